@@ -1,0 +1,126 @@
+"""The one settings model of every veille service, read from `VEILLE_*` environment variables.
+
+The same fields point a service at the embedded broker and ClickHouse (demo,
+tests, CI) or at Apache Kafka and a ClickHouse cluster (docker-compose, k8s).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "VEILLE_"
+INFRA_ENV_FILE = "infra.env"
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+class VeilleSettings(BaseSettings):
+    """Where the broker, ClickHouse, the model and local state are, and how to talk to them."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Kafka
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:19092", description="host:port[,host:port…]")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000, le=300_000)
+    kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100, le=100_000)
+    kafka_enable_idempotence: bool = Field(
+        default=False, description="On for Apache Kafka; the embedded broker refuses idempotent producers."
+    )
+    kafka_compression: Literal["none", "gzip", "lz4", "zstd", "snappy"] = "lz4"
+    kafka_replication_factor: int = Field(default=1, ge=1, le=7)
+
+    # ClickHouse
+    clickhouse_url: AnyHttpUrl = Field(default=AnyHttpUrl("http://127.0.0.1:18123"))
+    clickhouse_user: str = "default"
+    clickhouse_password: SecretStr = SecretStr("")
+    clickhouse_database: str = Field(default="veille", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    # Model and local state
+    model: str = Field(
+        default="", description="Hugging Face model id or local directory; empty means the embedded build."
+    )
+    state_dir: Path = Path(".veille")
+
+    # Embedded infrastructure (demo, tests, CI); 0 picks a free port.
+    broker_port: int = Field(default=19092, ge=0, le=65535)
+    clickhouse_http_port: int = Field(default=18123, ge=0, le=65535)
+    clickhouse_tcp_port: int = Field(default=19000, ge=0, le=65535)
+    broker_storage: str = Field(default="memory://tansu/", description="tansu storage engine URL.")
+    broker_binary: Path | None = Field(default=None, description="tansu binary; found next to Python if unset.")
+
+    service_name: str = "veille"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{server!r} is not host:port")
+        return value
+
+    @property
+    def clickhouse_host(self) -> str:
+        return self.clickhouse_url.host or "127.0.0.1"
+
+    @property
+    def clickhouse_port(self) -> int:
+        return self.clickhouse_url.port or (8443 if self.clickhouse_url.scheme == "https" else 8123)
+
+    @property
+    def clickhouse_secure(self) -> bool:
+        return self.clickhouse_url.scheme == "https"
+
+    @property
+    def infra_env_file(self) -> Path:
+        return self.state_dir / INFRA_ENV_FILE
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Connection options in the spelling kafka-python and aiokafka share."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.kafka_bootstrap_servers,
+            "security_protocol": self.kafka_security_protocol,
+        }
+        if self.kafka_sasl_mechanism:
+            options["sasl_mechanism"] = self.kafka_sasl_mechanism
+            options["sasl_plain_username"] = self.kafka_sasl_username
+            options["sasl_plain_password"] = (
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+            )
+        return options
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets a field."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> VeilleSettings:
+    """Read settings from the environment, then from the embedded infrastructure's env file.
+
+    Real environment variables win over the file `veille infra up` writes. A bad
+    value raises `SettingsError` naming the variable to fix.
+    """
+    try:
+        base = VeilleSettings(**overrides)
+        if base.infra_env_file.is_file():
+            return VeilleSettings(_env_file=base.infra_env_file, **overrides)  # type: ignore[call-arg]
+        return base
+    except ValidationError as error:
+        lines = []
+        for issue in error.errors():
+            field = str(issue["loc"][0]) if issue["loc"] else "?"
+            shown = "<hidden>" if "password" in field else repr(issue.get("input"))
+            lines.append(f"{env_name(field)}={shown}: {issue['msg']}")
+        raise SettingsError("bad setting: " + "; ".join(lines)) from None

@@ -1,0 +1,98 @@
+"""The one way a veille service talks to Kafka: a faststream broker set for at-least-once delivery.
+
+Producers wait for every in-sync replica (acks=all). Consumers commit only after
+their handler returns (`NACK_ON_ERROR`: an exception rewinds to the message, a
+return commits it), so output is produced or written before the offset moves.
+faststream's own default acknowledges first; it is never used here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.security import SASLPlaintext, SASLScram256, SASLScram512, BaseSecurity
+
+from veille_contracts.codec import DecodeError, dead_letter_headers, decode
+from veille_contracts.catalog import topic as declared_topic
+from veille_contracts.settings import VeilleSettings
+
+AT_LEAST_ONCE = AckPolicy.NACK_ON_ERROR
+
+
+def _security(settings: VeilleSettings) -> BaseSecurity | None:
+    use_ssl = settings.kafka_security_protocol in ("SSL", "SASL_SSL")
+    if not settings.kafka_sasl_mechanism:
+        return BaseSecurity(use_ssl=True) if use_ssl else None
+    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    kinds: dict[str, type[BaseSecurity]] = {
+        "PLAIN": SASLPlaintext,
+        "SCRAM-SHA-256": SASLScram256,
+        "SCRAM-SHA-512": SASLScram512,
+    }
+    security_class: Any = kinds[settings.kafka_sasl_mechanism]
+    return security_class(username=settings.kafka_sasl_username or "", password=password, use_ssl=use_ssl)
+
+
+def kafka_broker(settings: VeilleSettings, service: str) -> KafkaBroker:
+    """A faststream broker for one service, with explicit acks and idempotence from settings."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"veille-{service}",
+        acks="all",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        compression_type=None if settings.kafka_compression == "none" else settings.kafka_compression,
+        security=_security(settings),
+        allow_auto_create_topics=False,
+        ack_policy=AT_LEAST_ONCE,
+        log_level=logging.DEBUG,  # one line per message is for debugging, not for operations
+    )
+
+
+def consumer_options(settings: VeilleSettings, group_id: str) -> dict[str, Any]:
+    """Subscriber options shared by every consumer group."""
+    return {
+        "group_id": group_id,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": settings.kafka_session_timeout_ms,
+        "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
+        "ack_policy": AT_LEAST_ONCE,
+    }
+
+
+async def decode_or_dead_letter(
+    broker: KafkaBroker, message: KafkaMessage, topic_name: str, service: str
+) -> Any | None:
+    """Decode a consumed message; a payload that does not fit goes to the topic's DLQ and None is returned.
+
+    The dead letter is published (acks=all) before the caller returns, so the
+    offset is committed only once the bad message is safe in the DLQ.
+    """
+    try:
+        return decode(topic_name, message.body)
+    except DecodeError as error:
+        record = message.raw_message
+        dlq = declared_topic(topic_name).dlq
+        if dlq is None:
+            raise
+        headers = dead_letter_headers(
+            origin_topic=topic_name,
+            partition=getattr(record, "partition", -1),
+            offset=getattr(record, "offset", -1),
+            error=str(error),
+            service=service,
+        )
+        await broker.publish(
+            message.body,
+            topic=dlq,
+            key=getattr(record, "key", None),
+            headers={**_text_headers(message), **{name: value.decode("utf-8", "replace") for name, value in headers}},
+        )
+        return None
+
+
+def _text_headers(message: KafkaMessage) -> dict[str, str]:
+    """The consumed message's own headers (trace context among them), kept on its dead letter."""
+    return {str(name): value if isinstance(value, str) else str(value) for name, value in message.headers.items()}

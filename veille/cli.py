@@ -1,0 +1,146 @@
+"""The `veille` command: embedded infrastructure, services, topics, contracts and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from veille_contracts.settings import SettingsError, VeilleSettings, load_settings
+
+from veille.infra.embedded import EmbeddedInfra, InfraError
+
+app = typer.Typer(help="veille: reputation monitoring for customer and employee voice.", no_args_is_help=True)
+infra_app = typer.Typer(help="The embedded Kafka-protocol broker and ClickHouse server.", no_args_is_help=True)
+topics_app = typer.Typer(help="Kafka topics, as declared in contracts/topics/.", no_args_is_help=True)
+contracts_app = typer.Typer(help="Topic contracts: schemas and examples.", no_args_is_help=True)
+app.add_typer(infra_app, name="infra")
+app.add_typer(topics_app, name="topics")
+app.add_typer(contracts_app, name="contracts")
+
+console = Console()
+errors = Console(stderr=True)
+SERVICES = ("ingest", "sentiment", "escalation", "analytics")
+
+
+def _settings() -> VeilleSettings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
+@infra_app.command("up")
+def infra_up() -> None:
+    """Start the broker and ClickHouse (if not running), create the topics, print their addresses."""
+    infra = EmbeddedInfra(_settings())
+    try:
+        env = infra.up()
+    except InfraError as error:
+        errors.print(f"[red]infra up failed:[/red] {error}")
+        raise typer.Exit(1) from None
+    _print_status(infra)
+    console.print(f"Services read these from [bold]{infra.settings.infra_env_file}[/bold]:")
+    for key, value in env.items():
+        console.print(f"  export {key}={value}")
+
+
+@infra_app.command("down")
+def infra_down() -> None:
+    """Stop the broker and ClickHouse; no process is left behind."""
+    stopped = EmbeddedInfra(_settings()).down()
+    console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@infra_app.command("status")
+def infra_status() -> None:
+    """Report each component: running, unresponsive or dead. Exits 1 unless all run."""
+    infra = EmbeddedInfra(_settings())
+    if not _print_status(infra):
+        raise typer.Exit(1)
+
+
+def _print_status(infra: EmbeddedInfra) -> bool:
+    report = infra.status()
+    if not report:
+        console.print("the embedded infrastructure is not running (veille infra up)")
+        return False
+    table = Table("component", "address", "pid", "state")
+    colours = {"running": "green", "unresponsive": "yellow", "dead": "red"}
+    for item in report:
+        table.add_row(item.name, item.address, str(item.pid), f"[{colours[item.state]}]{item.state}[/]")
+    console.print(table)
+    return all(item.state == "running" for item in report)
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create the declared topics on the configured cluster (idempotent)."""
+    from veille.infra.topics import ensure_topics
+
+    created = ensure_topics(_settings())
+    console.print("created: " + (", ".join(created) if created else "none, all exist"))
+
+
+@contracts_app.command("schemas")
+def contracts_schemas() -> None:
+    """Regenerate contracts/schemas/ from the pydantic models (refused if the change is breaking)."""
+    from veille_contracts.catalog import topics
+    from veille_contracts.schemas import breaking_changes, generate, write_all
+
+    problems = [
+        f"{name}: {problem}"
+        for name, declared in topics().items()
+        if declared.schema_file
+        for problem in breaking_changes(declared.schema(), generate(name))
+    ]
+    if problems:
+        errors.print("[red]breaking change; add a new schema version instead:[/red]\n" + "\n".join(problems))
+        raise typer.Exit(1)
+    for path in write_all():
+        console.print(f"wrote {path}")
+
+
+@app.command("run")
+def run(service: Annotated[str, typer.Argument(help="ingest | sentiment | escalation | analytics")]) -> None:
+    """Run one service in the foreground until SIGTERM or Ctrl-C."""
+    if service not in SERVICES:
+        errors.print(f"[red]unknown service {service!r}[/red]; one of: {', '.join(SERVICES)}")
+        raise typer.Exit(2)
+    settings = _settings()
+    try:
+        module = importlib.import_module(f"veille_{service}.app")
+    except ModuleNotFoundError as error:
+        errors.print(f"[red]service {service} is not installed or not built yet[/red] ({error.name})")
+        raise typer.Exit(2) from None
+    asyncio.run(module.create_app(settings).run())
+
+
+@app.command("demo")
+def demo() -> None:
+    """Start the embedded infrastructure and run the demo through it."""
+    from veille.roundtrip import run_round_trip
+
+    settings = _settings()
+    infra = EmbeddedInfra(settings)
+    try:
+        infra.up()
+    except InfraError as error:
+        errors.print(f"[red]infra up failed:[/red] {error}")
+        raise typer.Exit(1) from None
+    _print_status(infra)
+    ok = asyncio.run(run_round_trip(load_settings(), console))
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The embedded infrastructure: a Kafka-protocol broker and a ClickHouse server as local processes."""
