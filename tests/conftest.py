@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 from pydantic import AnyHttpUrl
-from veille_contracts.settings import ENV_PREFIX, VeilleSettings
 
 from veille.infra.embedded import EmbeddedInfra
+from veille_contracts.settings import ENV_PREFIX, VeilleSettings
 
 # Group joins on the embedded broker take about half the session timeout: keep it short in tests.
 TEST_SESSION_TIMEOUT_MS = 6_000

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from veille_contracts.settings import SettingsError, VeilleSettings, load_settings
 
 from veille.infra.embedded import EmbeddedInfra, InfraError
+from veille_contracts.settings import SettingsError, VeilleSettings, load_settings
 
 app = typer.Typer(help="veille: reputation monitoring for customer and employee voice.", no_args_is_help=True)
 infra_app = typer.Typer(help="The embedded Kafka-protocol broker and ClickHouse server.", no_args_is_help=True)
@@ -96,7 +96,7 @@ def contracts_schemas() -> None:
         f"{name}: {problem}"
         for name, declared in topics().items()
         if declared.schema_file
-        for problem in breaking_changes(declared.schema(), generate(name))
+        for problem in breaking_changes(declared.load_schema(), generate(name))
     ]
     if problems:
         errors.print("[red]breaking change; add a new schema version instead:[/red]\n" + "\n".join(problems))

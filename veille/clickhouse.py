@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
+
 from veille_contracts.settings import VeilleSettings
 
 

@@ -11,17 +11,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+
 from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaMessage
 from rich.console import Console
 from rich.table import Table
+
+from veille.clickhouse import clickhouse_client, ensure_database
 from veille_contracts.catalog import topic
 from veille_contracts.codec import HEADER_ERROR, decode
 from veille_contracts.models import Mention
 from veille_contracts.settings import VeilleSettings
 from veille_contracts.streams import consumer_options, decode_or_dead_letter, kafka_broker
-
-from veille.clickhouse import clickhouse_client, ensure_database
 
 RUN_HEADER = "veille-run"
 TABLE = "roundtrip_mentions"
@@ -63,7 +64,7 @@ async def run_round_trip(settings: VeilleSettings, console: Console, timeout_s: 
             return
         record = message.raw_message
         latency = (time.monotonic() - sent_at[mention.mention_id]) * 1000
-        row = [run_id, mention.mention_id, mention.brands[0], mention.lang, mention.text[:80]]
+        row: list[object] = [run_id, mention.mention_id, mention.brands[0], mention.lang, mention.text[:80]]
         row += [getattr(record, "partition", 0), getattr(record, "offset", 0), latency]
         await asyncio.to_thread(client.insert, TABLE, [row], column_names=COLUMNS)
         written.add(mention.mention_id)
@@ -88,7 +89,9 @@ async def run_round_trip(settings: VeilleSettings, console: Console, timeout_s: 
         try:
             await asyncio.wait_for(all_handled.wait(), timeout_s)
         except TimeoutError:
-            console.print(f"[red]{len(written)}/{len(examples)} mentions reached ClickHouse, {len(refused)} refused[/red]")
+            console.print(
+                f"[red]{len(written)}/{len(examples)} mentions reached ClickHouse, {len(refused)} refused[/red]"
+            )
             return False
 
     rows = client.query(

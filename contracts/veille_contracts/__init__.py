@@ -3,6 +3,7 @@
 Every service depends on this package and on nothing else of veille's.
 """
 
+from veille_contracts import ids
 from veille_contracts.codec import DecodeError, decode, encode, validate
 from veille_contracts.models import (
     Alert,
@@ -19,5 +20,6 @@ __all__ = [
     "ScoredMention",
     "decode",
     "encode",
+    "ids",
     "validate",
 ]

@@ -74,7 +74,7 @@ class Topic(BaseModel):
     def is_dead_letter(self) -> bool:
         return self.name.endswith("-dlq")
 
-    def schema(self) -> dict[str, Any]:
+    def load_schema(self) -> dict[str, Any]:
         """The committed JSON Schema of this topic's payload."""
         if self.schema_file is None:
             raise LookupError(f"topic {self.name} carries raw payloads and has no schema")

@@ -65,7 +65,7 @@ def decode(topic: str, raw: bytes) -> Any:
 def validate(topic: str, document: Any) -> None:
     """Check a decoded JSON document against the topic's committed JSON Schema."""
     try:
-        jsonschema.validate(document, declared_topic(topic).schema())
+        jsonschema.validate(document, declared_topic(topic).load_schema())
     except jsonschema.ValidationError as error:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
         raise DecodeError(f"{topic}: {where}: {error.message}") from None

@@ -15,9 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 MentionId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="Deterministic id (see ids.py).")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 BrandName = Annotated[str, Field(min_length=1, max_length=200)]
-LanguageCode = Annotated[
-    str, Field(pattern=r"^([a-z]{2,3}|und)$", description="ISO 639 code, `und` when unknown.")
-]
+LanguageCode = Annotated[str, Field(pattern=r"^([a-z]{2,3}|und)$", description="ISO 639 code, `und` when unknown.")]
 
 
 class Contract(BaseModel):

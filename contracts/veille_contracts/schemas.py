@@ -103,7 +103,8 @@ def _flatten(schema: Schema) -> dict[str, dict[str, Any]]:
     def alternatives(node: Schema) -> list[Schema]:
         node = resolve(node)
         if "anyOf" in node or "oneOf" in node:
-            return [alt for branch in node.get("anyOf", node.get("oneOf", [])) for alt in alternatives(branch)]
+            branches: list[Schema] = node.get("anyOf") or node.get("oneOf") or []
+            return [alt for branch in branches for alt in alternatives(branch)]
         return [node]
 
     def visit(path: str, node: Schema, required: bool) -> None:

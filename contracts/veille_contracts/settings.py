@@ -115,7 +115,7 @@ def load_settings(**overrides: Any) -> VeilleSettings:
     try:
         base = VeilleSettings(**overrides)
         if base.infra_env_file.is_file():
-            return VeilleSettings(_env_file=base.infra_env_file, **overrides)  # type: ignore[call-arg]
+            return VeilleSettings(_env_file=base.infra_env_file, **overrides)
         return base
     except ValidationError as error:
         lines = []

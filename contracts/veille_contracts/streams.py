@@ -13,10 +13,10 @@ from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
-from faststream.security import SASLPlaintext, SASLScram256, SASLScram512, BaseSecurity
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
-from veille_contracts.codec import DecodeError, dead_letter_headers, decode
 from veille_contracts.catalog import topic as declared_topic
+from veille_contracts.codec import DecodeError, dead_letter_headers, decode
 from veille_contracts.settings import VeilleSettings
 
 AT_LEAST_ONCE = AckPolicy.NACK_ON_ERROR
@@ -33,7 +33,10 @@ def _security(settings: VeilleSettings) -> BaseSecurity | None:
         "SCRAM-SHA-512": SASLScram512,
     }
     security_class: Any = kinds[settings.kafka_sasl_mechanism]
-    return security_class(username=settings.kafka_sasl_username or "", password=password, use_ssl=use_ssl)
+    security: BaseSecurity = security_class(
+        username=settings.kafka_sasl_username or "", password=password, use_ssl=use_ssl
+    )
+    return security
 
 
 def kafka_broker(settings: VeilleSettings, service: str) -> KafkaBroker:

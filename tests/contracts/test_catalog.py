@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from veille_contracts.catalog import TOPIC_NAME, Topic, catalog_root, duration_ms, topic, topics
 from veille_contracts.codec import PAYLOAD_MODELS
 

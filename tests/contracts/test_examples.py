@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from veille_contracts import ids
 from veille_contracts.catalog import topics
 from veille_contracts.codec import DecodeError, decode, encode, validate

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import os
-
 import pytest
+
 from veille_contracts.settings import ENV_PREFIX, SettingsError, load_settings
 
 
@@ -32,7 +32,11 @@ def test_environment_variables_set_every_service(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("VEILLE_STATE_DIR", str(tmp_path))
     settings = load_settings()
     assert settings.kafka_client_options()["bootstrap_servers"] == "kafka-0:9092,kafka-1:9092"
-    assert (settings.clickhouse_host, settings.clickhouse_port, settings.clickhouse_secure) == ("ch.internal", 8443, True)
+    assert (settings.clickhouse_host, settings.clickhouse_port, settings.clickhouse_secure) == (
+        "ch.internal",
+        8443,
+        True,
+    )
     assert settings.kafka_enable_idempotence
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from kafka import KafkaAdminClient, TopicPartition
 from kafka.admin import NewTopic
+
 from veille_contracts.settings import VeilleSettings
 
 

@@ -7,16 +7,16 @@ import json
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from faststream.kafka import KafkaMessage
 from kafka import KafkaProducer
+
+from tests.integration.kafka_helpers import committed_offsets, eventually, fresh_topic
 from veille_contracts.catalog import topic
 from veille_contracts.codec import HEADER_ERROR, HEADER_ORIGIN_TOPIC, HEADER_SERVICE, decode
 from veille_contracts.models import Mention
 from veille_contracts.settings import VeilleSettings
 from veille_contracts.streams import consumer_options, decode_or_dead_letter, kafka_broker
-
-from tests.integration.kafka_helpers import committed_offsets, eventually, fresh_topic
 
 pytestmark = pytest.mark.integration
 EXAMPLES = [path.read_bytes() for path in topic("mentions-raw").examples()]
@@ -115,7 +115,7 @@ async def test_aiokafka_produces_with_acks_all_and_reads_back_keys_headers_and_v
 
     consumer = AIOKafkaConsumer(name, auto_offset_reset="earliest", **settings.kafka_client_options())
     await consumer.start()
-    received = []
+    received: list[ConsumerRecord[bytes, bytes]] = []
     try:
         while len(received) < len(EXAMPLES):
             for records in (await consumer.getmany(timeout_ms=1000)).values():

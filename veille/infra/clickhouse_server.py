@@ -39,9 +39,8 @@ def serve(workdir: Path, http_port: int, tcp_port: int) -> None:
         pipe.unlink()
     os.mkfifo(pipe)
     os.chdir(workdir)  # chdb reads config.xml from the working directory
-    engine.query(
-        "SYSTEM START LISTEN HTTP; SYSTEM START LISTEN TCP; "
-        f"SELECT count() FROM file('{pipe}', 'LineAsString')",
+    engine.query(  # type: ignore[attr-defined]
+        f"SYSTEM START LISTEN HTTP; SYSTEM START LISTEN TCP; SELECT count() FROM file('{pipe}', 'LineAsString')",
         "TabSeparated",
         path=str(workdir / "data"),
     )

@@ -6,6 +6,7 @@ State lives under the settings' state directory: `infra.json` (pids, ports),
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -19,10 +20,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from veille_contracts.settings import VeilleSettings
-
 from veille.infra import broker_binary
 from veille.infra.clickhouse_server import STOP_PIPE
+from veille_contracts.settings import VeilleSettings
 
 STATE_FILE = "infra.json"
 START_TIMEOUT_S = 30.0
@@ -72,7 +72,9 @@ def _tcp_answers(host: str, port: int) -> bool:
 
 def clickhouse_answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/ping", timeout=1.0) as response:
+        if not url.startswith(("http://", "https://")):
+            return False
+        with urllib.request.urlopen(f"{url}/ping", timeout=1.0) as response:  # noqa: S310 (scheme checked)
             return bool(response.read().strip() == b"Ok.")
     except OSError:
         return False
@@ -171,8 +173,10 @@ class EmbeddedInfra:
         binary = broker_binary.locate(self.settings.broker_binary)
         log = self.root / "logs" / "broker.log"
         process = _spawn(
-            [str(binary), "broker", "--listener-url", f"tcp://{address}"]
-            + ["--advertised-listener-url", f"tcp://{address}", "--storage-engine", self.settings.broker_storage],
+            [
+                *(str(binary), "broker", "--listener-url", f"tcp://{address}"),
+                *("--advertised-listener-url", f"tcp://{address}", "--storage-engine", self.settings.broker_storage),
+            ],
             log,
         )
         _wait_until(lambda: _tcp_answers("127.0.0.1", port), START_TIMEOUT_S, "the broker", process)
@@ -237,9 +241,9 @@ class EmbeddedInfra:
 def _stop(component: Component, root: Path) -> None:
     if not _alive(component.pid, component.marker):
         return
-    if component.name == "clickhouse" and _ask_clickhouse_to_stop(root / "clickhouse" / STOP_PIPE):
-        if _wait_gone(component, STOP_TIMEOUT_S):
-            return
+    asked = component.name == "clickhouse" and _ask_clickhouse_to_stop(root / "clickhouse" / STOP_PIPE)
+    if asked and _wait_gone(component, STOP_TIMEOUT_S):
+        return
     for signum, grace in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, STOP_TIMEOUT_S)):
         try:
             os.killpg(component.pid, signum)
@@ -267,10 +271,8 @@ def _ask_clickhouse_to_stop(pipe: Path) -> bool:
 def _wait_gone(component: Component, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(component.pid, os.WNOHANG)  # reap it when it is our own child
-        except ChildProcessError:
-            pass
         if not _alive(component.pid, component.marker):
             return True
         time.sleep(0.05)

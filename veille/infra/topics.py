@@ -7,6 +7,7 @@ import time
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+
 from veille_contracts.catalog import Topic, topics
 from veille_contracts.settings import VeilleSettings
 

