@@ -1,0 +1,102 @@
+"""docker-compose.yml and deploy/ cannot run here: check them against schemas and the settings model."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from veille_contracts.settings import ENV_PREFIX, VeilleSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "docker-compose.yml"
+SERVICES = ("ingest", "sentiment", "escalation", "analytics")
+_SUBSTITUTION = re.compile(r"\$\{(?P<name>[A-Z_]+)(?::?[?-][^}]*)?\}")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return loaded
+
+
+def _substituted(value: str) -> str:
+    return _SUBSTITUTION.sub(lambda m: f"secret-for-{m['name'].lower()}", value)
+
+
+def test_compose_file_is_valid_against_the_compose_specification() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_runs_the_whole_stack(compose: dict[str, Any]) -> None:
+    expected = {"kafka", "clickhouse", "grafana", "otel-collector", "topics", *SERVICES}
+    assert expected <= set(compose["services"])
+    for name, service in compose["services"].items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in compose["services"], f"{name} depends on unknown {dependency}"
+
+
+def test_every_image_is_pinned_to_a_version(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        image = service["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository and tag and tag != "latest", f"{name}: image {image!r} is not pinned"
+        assert re.match(r"^\d+(\.\d+)+$", tag), f"{name}: tag {tag!r} is not a version"
+
+
+def test_every_built_service_has_its_dockerfile(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        if "build" in service:
+            assert (ROOT / service["build"]["context"] / service["build"]["dockerfile"]).is_file(), name
+
+
+@pytest.mark.parametrize("name", [*SERVICES, "topics"])
+def test_service_environment_matches_the_settings_model(compose: dict[str, Any], name: str) -> None:
+    environment = {k: _substituted(str(v)) for k, v in compose["services"][name]["environment"].items()}
+    fields = {f"{ENV_PREFIX}{field.upper()}" for field in VeilleSettings.model_fields}
+    unknown = {k for k in environment if k.startswith(ENV_PREFIX)} - fields
+    assert not unknown, f"{name}: variables the settings model does not know: {sorted(unknown)}"
+    values = {k.removeprefix(ENV_PREFIX).lower(): v for k, v in environment.items() if k.startswith(ENV_PREFIX)}
+    settings = VeilleSettings.model_validate(values)
+    assert settings.kafka_bootstrap_servers == "kafka:9092"
+    assert settings.clickhouse_host == "clickhouse"
+    assert settings.kafka_enable_idempotence, "Apache Kafka supports idempotent producers: keep them on"
+    assert settings.service_name == name
+
+
+def test_secrets_come_from_the_environment_not_the_file(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for key, value in service.get("environment", {}).items():
+            if any(word in key for word in ("PASSWORD", "SECRET", "KEY")):
+                assert _SUBSTITUTION.fullmatch(str(value)), f"{name}: {key} must come from the environment"
+
+
+def test_provisioning_files_parse_and_grafana_reads_clickhouse_read_only() -> None:
+    datasource = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/clickhouse.yaml").read_text())
+    (source,) = datasource["datasources"]
+    assert source["type"] == "grafana-clickhouse-datasource"
+    assert source["jsonData"]["username"] == "veille_reader"
+    users = ET.parse(ROOT / "deploy/clickhouse/users.xml").getroot()
+    reader = users.find("users/veille_reader")
+    assert reader is not None and reader.findtext("profile") == "readonly"
+    assert [g.text for g in reader.findall("grants/query")] == ["GRANT SELECT ON veille.*"]
+
+
+def test_collector_pipelines_use_only_declared_components() -> None:
+    config = yaml.safe_load((ROOT / "deploy/otel/collector.yaml").read_text())
+    for pipeline in config["service"]["pipelines"].values():
+        assert set(pipeline["receivers"]) <= set(config["receivers"])
+        assert set(pipeline.get("processors", [])) <= set(config["processors"])
+        assert set(pipeline["exporters"]) <= set(config["exporters"])
