@@ -121,19 +121,27 @@ def run(service: Annotated[str, typer.Argument(help="ingest | sentiment | escala
 
 
 @app.command("demo")
-def demo() -> None:
-    """Start the embedded infrastructure and run the demo through it."""
+def demo(
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Leave the broker and ClickHouse up afterwards.")
+    ] = False,
+) -> None:
+    """Start the embedded infrastructure, run the demo through it, then stop it."""
     from veille.roundtrip import run_round_trip
 
-    settings = _settings()
-    infra = EmbeddedInfra(settings)
+    infra = EmbeddedInfra(_settings())
     try:
         infra.up()
     except InfraError as error:
         errors.print(f"[red]infra up failed:[/red] {error}")
         raise typer.Exit(1) from None
-    _print_status(infra)
-    ok = asyncio.run(run_round_trip(load_settings(), console))
+    try:
+        _print_status(infra)
+        ok = asyncio.run(run_round_trip(load_settings(), console))
+    finally:
+        if not keep_running:
+            infra.down()
+            console.print("embedded infrastructure stopped (--keep-running leaves it up)")
     if not ok:
         raise typer.Exit(1)
 

@@ -100,9 +100,9 @@ async def run_round_trip(settings: VeilleSettings, console: Console, timeout_s: 
         parameters={"run": run_id},
     ).result_rows
     client.close()
-    table = Table("mention_id", "brand", "lang", "partition", "offset", "ms", "text", title="read back from ClickHouse")
+    table = Table("mention", "brand", "lang", "p/offset", "ms", "text", title="read back from ClickHouse")
     for mention_id, brand, lang, partition, offset, latency, text in rows:
-        table.add_row(mention_id[:12], brand, lang, str(partition), str(offset), f"{latency:.0f}", text[:50])
+        table.add_row(mention_id[:8], brand, lang, f"{partition}/{offset}", f"{latency:.0f}", text[:32] + "…")
     console.print(table)
     dead = await _dead_letters(settings, run_id)
     for error in dead:
