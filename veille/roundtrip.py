@@ -17,7 +17,7 @@ from faststream.kafka import KafkaMessage
 from rich.console import Console
 from rich.table import Table
 
-from veille.clickhouse import clickhouse_client, ensure_database
+from veille_analytics.clickhouse import clickhouse_client, ensure_database
 from veille_contracts.catalog import topic
 from veille_contracts.codec import HEADER_ERROR, decode
 from veille_contracts.models import Mention

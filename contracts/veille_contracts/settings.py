@@ -44,6 +44,22 @@ class VeilleSettings(BaseSettings):
     clickhouse_user: str = "default"
     clickhouse_password: SecretStr = SecretStr("")
     clickhouse_database: str = Field(default="veille", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    retention_days: int = Field(default=730, ge=1, le=36500, description="Mentions older than this are dropped.")
+
+    # Analytics sink batching
+    sink_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
+    sink_batch_timeout_ms: int = Field(default=500, ge=1, le=60_000)
+
+    # Grafana provisioning
+    grafana_url: AnyHttpUrl = Field(default=AnyHttpUrl("http://127.0.0.1:3000"))
+    grafana_token: SecretStr | None = Field(default=None, description="Service-account token; else user/password.")
+    grafana_user: str = "admin"
+    grafana_password: SecretStr = SecretStr("admin")
+    grafana_clickhouse_url: str = Field(
+        default="http://clickhouse:8123", description="ClickHouse as Grafana's server reaches it."
+    )
+    grafana_clickhouse_user: str = "veille_reader"
+    grafana_clickhouse_password: SecretStr = SecretStr("")
 
     # Model and local state
     model: str = Field(

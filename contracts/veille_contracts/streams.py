@@ -65,37 +65,42 @@ def consumer_options(settings: VeilleSettings, group_id: str) -> dict[str, Any]:
     }
 
 
+async def dead_letter(broker: KafkaBroker, record: Any, topic_name: str, error: str, service: str) -> None:
+    """Publish one consumed record, byte for byte, to its topic's DLQ with where it came from and why.
+
+    `record` is an aiokafka ConsumerRecord. Publishing waits for acks=all, so the
+    caller's offset is committed only once the dead letter is safe.
+    """
+    dlq = declared_topic(topic_name).dlq
+    if dlq is None:
+        raise LookupError(f"topic {topic_name} declares no DLQ")
+    origin = dead_letter_headers(
+        origin_topic=topic_name, partition=record.partition, offset=record.offset, error=error, service=service
+    )
+    headers = {name: value.decode("utf-8", "replace") for name, value in (record.headers or ())}
+    headers.update({name: value.decode("utf-8", "replace") for name, value in origin})
+    await broker.publish(record.value or b"", topic=dlq, key=record.key, headers=headers)
+
+
 async def decode_or_dead_letter(
     broker: KafkaBroker, message: KafkaMessage, topic_name: str, service: str
 ) -> Any | None:
-    """Decode a consumed message; a payload that does not fit goes to the topic's DLQ and None is returned.
-
-    The dead letter is published (acks=all) before the caller returns, so the
-    offset is committed only once the bad message is safe in the DLQ.
-    """
+    """Decode a consumed message; a payload that does not fit goes to the topic's DLQ and None is returned."""
     try:
         return decode(topic_name, message.body)
     except DecodeError as error:
-        record = message.raw_message
-        dlq = declared_topic(topic_name).dlq
-        if dlq is None:
-            raise
-        headers = dead_letter_headers(
-            origin_topic=topic_name,
-            partition=getattr(record, "partition", -1),
-            offset=getattr(record, "offset", -1),
-            error=str(error),
-            service=service,
-        )
-        await broker.publish(
-            message.body,
-            topic=dlq,
-            key=getattr(record, "key", None),
-            headers={**_text_headers(message), **{name: value.decode("utf-8", "replace") for name, value in headers}},
-        )
+        await dead_letter(broker, message.raw_message, topic_name, str(error), service)
         return None
 
 
-def _text_headers(message: KafkaMessage) -> dict[str, str]:
-    """The consumed message's own headers (trace context among them), kept on its dead letter."""
-    return {str(name): value if isinstance(value, str) else str(value) for name, value in message.headers.items()}
+async def decode_batch_or_dead_letter(
+    broker: KafkaBroker, message: KafkaMessage, topic_name: str, service: str
+) -> list[tuple[Any, Any]]:
+    """Decode a consumed batch into (record, payload) pairs; records that do not fit go to the DLQ."""
+    decoded = []
+    for record in message.raw_message:
+        try:
+            decoded.append((record, decode(topic_name, record.value or b"")))
+        except DecodeError as error:
+            await dead_letter(broker, record, topic_name, str(error), service)
+    return decoded

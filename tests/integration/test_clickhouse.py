@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.conftest import Stack
-from veille.clickhouse import clickhouse_client, ensure_database
 from veille.infra.embedded import clickhouse_answers
+from veille_analytics.clickhouse import clickhouse_client, ensure_database
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""A clickhouse-connect client built from settings, for the CLI, the demo and the tests."""
+"""ClickHouse clients built from settings: the one way veille connects to ClickHouse."""
 
 from __future__ import annotations
 
@@ -17,12 +17,20 @@ def clickhouse_client(settings: VeilleSettings, database: str | None = None) -> 
         username=settings.clickhouse_user,
         password=settings.clickhouse_password.get_secret_value(),
         database=settings.clickhouse_database if database is None else database,
+        autogenerate_session_id=False,  # clients are shared across threads
     )
 
 
 def ensure_database(settings: VeilleSettings) -> None:
+    """Create the configured database if it does not exist."""
     admin = clickhouse_client(settings, database="")
     try:
         admin.command(f"CREATE DATABASE IF NOT EXISTS `{settings.clickhouse_database}`")
     finally:
         admin.close()
+
+
+def connect(settings: VeilleSettings) -> Client:
+    """A client on the configured database, created first if needed."""
+    ensure_database(settings)
+    return clickhouse_client(settings)

@@ -1,0 +1,86 @@
+"""The analytics service: mentions-scored, alerts and alert-feedback into ClickHouse, in batches.
+
+decode (bad records → DLQ) → rows → one insert per batch → commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from faststream import FastStream
+from faststream.kafka import KafkaBroker, KafkaMessage
+
+from veille_analytics.clickhouse import connect
+from veille_analytics.rows import (
+    ALERT_COLUMNS,
+    FEEDBACK_COLUMNS,
+    MENTION_COLUMNS,
+    alert_row,
+    feedback_row,
+    mention_row,
+)
+from veille_analytics.schema import migrate
+from veille_analytics.sinks import ClickHouseSink, batch_token
+from veille_contracts.settings import VeilleSettings, load_settings
+from veille_contracts.streams import consumer_options, dead_letter, decode_batch_or_dead_letter, kafka_broker
+
+SERVICE = "analytics"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one consumed topic is written."""
+
+    topic: str
+    table: str
+    columns: list[str]
+    to_row: Callable[[Any], list[Any]]
+
+
+ROUTES = (
+    Route("mentions-scored", "mentions", MENTION_COLUMNS, mention_row),
+    Route("alerts", "alerts", ALERT_COLUMNS, alert_row),
+    Route("alert-feedback", "alert_feedback", FEEDBACK_COLUMNS, feedback_row),
+)
+
+
+def build_broker(settings: VeilleSettings, sink: ClickHouseSink) -> KafkaBroker:
+    """A broker with one batch subscriber per consumed topic, each writing to its table."""
+    broker = kafka_broker(settings, SERVICE)
+    for route in ROUTES:
+        subscriber = broker.subscriber(
+            route.topic,
+            batch=True,
+            max_records=settings.sink_batch_size,
+            batch_timeout_ms=settings.sink_batch_timeout_ms,
+            **consumer_options(settings, f"veille-analytics-{route.table.replace('_', '-')}"),
+        )
+        subscriber(_store(broker, sink, route))
+    return broker
+
+
+def _store(broker: KafkaBroker, sink: ClickHouseSink, route: Route) -> Callable[[KafkaMessage], Any]:
+    async def store(message: KafkaMessage) -> None:
+        decoded = await decode_batch_or_dead_letter(broker, message, route.topic, SERVICE)
+        rows = [route.to_row(payload) for _, payload in decoded]
+        for index, error in await sink.write(route.table, route.columns, rows, batch_token(message.raw_message)):
+            await dead_letter(broker, decoded[index][0], route.topic, f"{route.table}: {error}", SERVICE)
+
+    store.__name__ = f"store_{route.table}"
+    return store
+
+
+def create_app(settings: VeilleSettings | None = None) -> FastStream:
+    """The analytics service as a faststream application; migrations run before it consumes."""
+    settings = settings or load_settings()
+    client = connect(settings)
+    migrate(client, settings.retention_days)
+    return FastStream(build_broker(settings, ClickHouseSink(client)))
+
+
+if __name__ == "__main__":
+    import asyncio
+
+    asyncio.run(create_app().run())

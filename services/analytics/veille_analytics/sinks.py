@@ -1,0 +1,84 @@
+"""Write batches to ClickHouse: one insert per batch, deduplicated on replay, retried on outage.
+
+A transient failure (server down, timeout) is retried with exponential backoff;
+if the budget runs out the error propagates so the consumer does not commit and
+the batch comes back. A batch the server refuses for its data is split until the
+offending rows are found: the others are written, those are returned for the DLQ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+log = logging.getLogger(__name__)
+
+
+def batch_token(records: Iterable[Any]) -> str:
+    """A deterministic insert_deduplication_token for a batch of consumed records."""
+    where = ",".join(f"{r.topic}:{r.partition}:{r.offset}" for r in records)
+    return hashlib.sha256(where.encode()).hexdigest()
+
+
+def _transient(error: Exception) -> bool:
+    if isinstance(error, OperationalError | OSError | TimeoutError):
+        return True
+    text = str(error)
+    # Server-side conditions that pass: too many parts, memory, shutting down, timeouts.
+    return any(code in text for code in ("Code: 252", "Code: 241", "Code: 159", "Code: 209", "Code: 394"))
+
+
+class ClickHouseSink:
+    """Inserts row batches into ClickHouse tables."""
+
+    def __init__(
+        self, client: Client, *, attempts: int = 8, backoff_s: float = 0.25, max_backoff_s: float = 8.0
+    ) -> None:
+        self.client = client
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+
+    async def write(
+        self, table: str, columns: list[str], rows: Sequence[list[Any]], token: str
+    ) -> list[tuple[int, str]]:
+        """Insert rows; returns (index, error) of rows ClickHouse refused for their data."""
+        if not rows:
+            return []
+        try:
+            await self._insert_with_retry(table, columns, rows, token)
+            return []
+        except DatabaseError as error:
+            if _transient(error):
+                raise
+            if len(rows) == 1:
+                return [(0, str(error).splitlines()[0][:500])]
+        middle = len(rows) // 2
+        left = await self.write(table, columns, rows[:middle], f"{token}:l")
+        right = await self.write(table, columns, rows[middle:], f"{token}:r")
+        return left + [(index + middle, error) for index, error in right]
+
+    async def _insert_with_retry(self, table: str, columns: list[str], rows: Sequence[list[Any]], token: str) -> None:
+        delay = self.backoff_s
+        for attempt in range(1, self.attempts + 1):
+            try:
+                await asyncio.to_thread(
+                    self.client.insert,
+                    table,
+                    rows,
+                    column_names=columns,
+                    settings={"insert_deduplication_token": token, "async_insert": 0},
+                )
+                return
+            except Exception as error:
+                if not _transient(error) or attempt == self.attempts:
+                    raise
+                log.warning("insert into %s failed (attempt %d/%d): %s", table, attempt, self.attempts, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff_s)
