@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,7 +19,11 @@ app = typer.Typer(help="veille: reputation monitoring for customer and employee 
 infra_app = typer.Typer(help="The embedded Kafka-protocol broker and ClickHouse server.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics, as declared in contracts/topics/.", no_args_is_help=True)
 contracts_app = typer.Typer(help="Topic contracts: schemas and examples.", no_args_is_help=True)
+dashboards_app = typer.Typer(help="Grafana dashboards built as code.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 app.add_typer(infra_app, name="infra")
+app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(report_app, name="report")
 app.add_typer(topics_app, name="topics")
 app.add_typer(contracts_app, name="contracts")
 
@@ -103,6 +109,64 @@ def contracts_schemas() -> None:
         raise typer.Exit(1)
     for path in write_all():
         console.print(f"wrote {path}")
+
+
+@dashboards_app.command("build")
+def dashboards_build(
+    out: Annotated[Path, typer.Option(help="Folder to write <audience>/<uid>.json into.")] = Path("dashboards"),
+) -> None:
+    """Write every dashboard's JSON, deterministically."""
+    from veille_analytics.dashboards import write_all
+
+    for path in write_all(out):
+        console.print(f"wrote {path}")
+
+
+@dashboards_app.command("push")
+def dashboards_push() -> None:
+    """Create or update the ClickHouse datasource, one folder per audience and the dashboards in Grafana."""
+    from grafana_client.client import GrafanaException
+
+    from veille_analytics.grafana import push
+
+    settings = _settings()
+    try:
+        report = push(settings)
+    except GrafanaException as error:
+        errors.print(f"[red]Grafana at {settings.grafana_url} refused:[/red] {error}")
+        raise typer.Exit(1) from None
+    console.print(f"created: {', '.join(report.created) or 'nothing'}")
+    console.print(f"updated: {', '.join(report.updated) or 'nothing'}")
+
+
+@report_app.command("hr")
+def report_hr(
+    brand: Annotated[str, typer.Option(help="The brand, as in the watch list.")],
+    from_: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day (included).")],
+    to: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day (excluded).")],
+    out: Annotated[Path, typer.Option(help="Folder for the HTML and PDF.")] = Path("reports"),
+) -> None:
+    """Write the employer-brand report for HR as HTML and PDF."""
+    from veille_analytics.clickhouse import clickhouse_client
+    from veille_analytics.report import collect, write_report
+
+    if to <= from_:
+        errors.print("[red]--to must be after --from[/red]")
+        raise typer.Exit(2)
+    client = clickhouse_client(_settings())
+    report = collect(client, brand, from_.date(), to.date())
+    html, pdf = write_report(report, out)
+    console.print(f"HTML: {html}\nPDF:  {pdf}")
+
+
+@app.command("erase")
+def erase(author: Annotated[str, typer.Option("--author", help="Pseudonymous author id.")]) -> None:
+    """Delete one author's mentions everywhere and drop them from alert evidence."""
+    from veille_analytics.clickhouse import clickhouse_client
+    from veille_analytics.privacy import erase_author
+
+    done = erase_author(clickhouse_client(_settings()), author)
+    console.print(f"erased {done.mentions} mention(s) of {done.author_id}; {done.alerts_touched} alert(s) updated")
 
 
 @app.command("run")
