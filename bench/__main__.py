@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("broker",)
+BENCHMARKS = ("broker", "analytics")
 
 
 def main() -> None:

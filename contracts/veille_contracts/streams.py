@@ -13,6 +13,7 @@ from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from veille_contracts.catalog import topic as declared_topic
@@ -54,10 +55,16 @@ def kafka_broker(settings: VeilleSettings, service: str) -> KafkaBroker:
     )
 
 
+async def keep_raw_body(message: StreamMessage[Any]) -> Any:
+    """faststream decoder that leaves bodies as bytes: veille decodes with its own codec, once."""
+    return message.body
+
+
 def consumer_options(settings: VeilleSettings, group_id: str) -> dict[str, Any]:
     """Subscriber options shared by every consumer group."""
     return {
         "group_id": group_id,
+        "decoder": keep_raw_body,
         "auto_offset_reset": "earliest",
         "session_timeout_ms": settings.kafka_session_timeout_ms,
         "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from clickhouse_connect.driver.exceptions import OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,11 @@ class ClickHouseSink:
         try:
             await self._insert_with_retry(table, columns, rows, token)
             return []
-        except DatabaseError as error:
+        except Exception as error:  # the server's refusal or the client's, while serialising the rows
             if _transient(error):
                 raise
             if len(rows) == 1:
-                return [(0, str(error).splitlines()[0][:500])]
+                return [(0, f"{type(error).__name__}: {str(error).splitlines()[0][:500]}")]
         middle = len(rows) // 2
         left = await self.write(table, columns, rows[:middle], f"{token}:l")
         right = await self.write(table, columns, rows[middle:], f"{token}:r")
