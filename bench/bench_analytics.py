@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import statistics
 import time
@@ -24,7 +25,7 @@ from rich.table import Table
 from bench.harness import embedded_stack, write_results
 from veille_analytics.app import build_broker
 from veille_analytics.clickhouse import connect
-from veille_analytics.dashboards import DASHBOARDS, render_sql
+from veille_analytics.dashboards import DASHBOARDS, panel_range, render_sql
 from veille_analytics.rows import MENTION_COLUMNS, mention_row
 from veille_analytics.schema import migrate
 from veille_analytics.sinks import ClickHouseSink
@@ -133,7 +134,7 @@ def _dashboard_latencies(client: Client) -> dict[str, dict[str, float]]:
     latencies: dict[str, dict[str, float]] = {}
     for dashboard in DASHBOARDS:
         for panel in dashboard.panels:
-            sql = render_sql(panel.sql, variables, start, end, interval_s=6 * 3600)
+            sql = render_sql(panel.sql, variables, *panel_range(panel, start, end), interval_s=6 * 3600)
             client.query(sql)  # warm the caches once, as a dashboard refresh would
             runs = []
             for _ in range(QUERY_RUNS):
@@ -157,8 +158,12 @@ def main() -> None:
         mentions = _mentions(SINK_MESSAGES)
         console.print(f"producing {len(mentions):,} scored mentions…")
         asyncio.run(_produce(settings, [encode(m) for m in mentions]))
-        sink = asyncio.run(_sink(settings, client, len(mentions)))
-        naive = _naive(client, [mention_row(m) for m in mentions[:NAIVE_ROWS]])
+        naive_rows = [mention_row(m) for m in mentions[:NAIVE_ROWS]]
+        expected = len(mentions)
+        del mentions  # the service process would not hold the stream: keep the collector's work realistic
+        gc.collect()
+        sink = asyncio.run(_sink(settings, client, expected))
+        naive = _naive(client, naive_rows)
 
         dashboards_db = settings.model_copy(update={"clickhouse_database": "veille_dash"})
         dash = connect(dashboards_db)

@@ -191,6 +191,7 @@ def demo(
     ] = False,
 ) -> None:
     """Start the embedded infrastructure, run the demo through it, then stop it."""
+    from veille.demo import run_analytics_demo
     from veille.roundtrip import run_round_trip
 
     infra = EmbeddedInfra(_settings())
@@ -201,7 +202,9 @@ def demo(
         raise typer.Exit(1) from None
     try:
         _print_status(infra)
-        ok = asyncio.run(run_round_trip(load_settings(), console))
+        settings = load_settings()
+        ok = asyncio.run(run_round_trip(settings, console))
+        ok = ok and run_analytics_demo(settings, console, settings.state_dir / "demo")
     finally:
         if not keep_running:
             infra.down()

@@ -52,7 +52,15 @@ def kafka_broker(settings: VeilleSettings, service: str) -> KafkaBroker:
         allow_auto_create_topics=False,
         ack_policy=AT_LEAST_ONCE,
         log_level=logging.DEBUG,  # one line per message is for debugging, not for operations
+        logger=_client_logger(settings, service),
     )
+
+
+def _client_logger(settings: VeilleSettings, service: str) -> logging.Logger:
+    """faststream's chatter (assignments, task callbacks) shows at DEBUG only; its warnings always."""
+    logger = logging.getLogger(f"veille.{service}.kafka")
+    logger.setLevel(logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING)
+    return logger
 
 
 async def keep_raw_body(message: StreamMessage[Any]) -> Any:

@@ -82,7 +82,7 @@ async def test_mentions_alerts_and_feedback_land_in_clickhouse_and_bad_rows_in_t
 
     hourly = _count(
         settings,
-        f"SELECT uniqExactMerge(mentions) FROM mentions_hourly WHERE brand = 'Banque Aurore'"
+        f"SELECT uniqCombined64Merge(mentions) FROM mentions_hourly WHERE brand = 'Banque Aurore'"
         f" AND hour = toStartOfHour(toDateTime64('{mentions[0]['published_at'][:19]}', 3, 'UTC'))",
     )
     assert hourly[0] >= 300

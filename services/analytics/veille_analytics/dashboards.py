@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,11 @@ EMPLOYER_THEMES = "('management', 'pay', 'workload', 'recognition', 'career', 'c
 # Filters every per-brand panel shares: the brand, languages and voices picked at the top.
 _FILTERS = "brand = ${brand:singlequote} AND lang IN (${lang:singlequote}) AND voice IN (${voice:singlequote})"
 _BUCKET = "toStartOfInterval(hour, toIntervalSecond(greatest($__interval_s, 3600)))"
+_CHURN = "$__timeFilter(published_at) AND brand = ${brand:singlequote} AND voice = 'customer' AND churn_intent >= 0.5"
+_EMPLOYEE_VOICE = "$__timeFilter(published_at) AND brand = ${brand:singlequote} AND voice IN ('employee', 'candidate')"
 _NET = (
-    "(uniqExactMergeIf(mentions, polarity = 'positive') - uniqExactMergeIf(mentions, polarity = 'negative'))"
-    " / greatest(uniqExactMerge(mentions), 1)"
+    "(uniqCombined64MergeIf(mentions, polarity = 'positive') - uniqCombined64MergeIf(mentions, polarity = 'negative'))"
+    " / greatest(uniqCombined64Merge(mentions), 1)"
 )
 
 
@@ -39,6 +41,7 @@ class Panel:
     description: str
     width: int = 12
     height: int = 8
+    time_from_hours: int | None = None  # Grafana's per-panel relative time ("last N hours")
 
     @property
     def is_time_series(self) -> bool:
@@ -60,7 +63,7 @@ def _sentiment_and_volume() -> tuple[Panel, ...]:
         Panel(
             "Volume by polarity",
             "timeseries",
-            f"SELECT {_BUCKET} AS time, polarity, uniqExactMerge(mentions) AS mentions\n"
+            f"SELECT {_BUCKET} AS time, polarity, uniqCombined64Merge(mentions) AS mentions\n"
             f"FROM mentions_hourly\nWHERE $__timeFilter(hour) AND {_FILTERS}\n"
             "GROUP BY time, polarity ORDER BY time, polarity",
             ("time", "polarity", "mentions"),
@@ -77,8 +80,8 @@ def _sentiment_and_volume() -> tuple[Panel, ...]:
         Panel(
             "Disappointment, anger and churn intent",
             "timeseries",
-            f"SELECT {_BUCKET} AS time, uniqExactIfMerge(disappointed) AS disappointed,\n"
-            "  uniqExactIfMerge(angry) AS angry, uniqExactIfMerge(churn) AS churn_intent\n"
+            f"SELECT {_BUCKET} AS time, uniqCombined64IfMerge(disappointed) AS disappointed,\n"
+            "  uniqCombined64IfMerge(angry) AS angry, uniqCombined64IfMerge(churn) AS churn_intent\n"
             f"FROM mentions_hourly\nWHERE $__timeFilter(hour) AND {_FILTERS}\nGROUP BY time ORDER BY time",
             ("time", "disappointed", "angry", "churn_intent"),
             "Mentions whose disappointment, anger or churn-intent probability is at least 0.5.",
@@ -96,7 +99,7 @@ COMMUNICATIONS = Dashboard(
         Panel(
             "Share of voice",
             "piechart",
-            "SELECT brand, uniqExactMerge(mentions) AS mentions\nFROM mentions_hourly\n"
+            "SELECT brand, uniqCombined64Merge(mentions) AS mentions\nFROM mentions_hourly\n"
             "WHERE $__timeFilter(hour) AND lang IN (${lang:singlequote}) AND voice IN (${voice:singlequote})\n"
             "GROUP BY brand ORDER BY mentions DESC",
             ("brand", "mentions"),
@@ -105,18 +108,21 @@ COMMUNICATIONS = Dashboard(
         Panel(
             "Live volume (per minute)",
             "timeseries",
-            "SELECT minute AS time, polarity, uniqExactMerge(mentions) AS mentions\nFROM mentions_minutely\n"
+            "SELECT minute AS time, polarity, uniqCombined64Merge(mentions) AS mentions\nFROM mentions_minutely\n"
             "WHERE $__timeFilter(minute) AND brand = ${brand:singlequote}\nGROUP BY time, polarity ORDER BY time",
             ("time", "polarity", "mentions"),
-            "Minute by minute, kept 30 days.",
+            "Minute by minute over the last six hours (kept 30 days).",
+            time_from_hours=6,
         ),
         Panel(
             "Top posts by reach",
             "table",
             "SELECT published_at, author_id, author_followers AS followers, duplicates AS copies,\n"
             "  toString(polarity) AS polarity, round(disappointment, 2) AS disappointment, text, url\n"
-            f"FROM mentions FINAL\nWHERE $__timeFilter(published_at) AND {_FILTERS}\n"
-            "ORDER BY author_followers * (1 + duplicates) DESC LIMIT 20",
+            f"FROM mentions\nWHERE $__timeFilter(published_at) AND {_FILTERS} AND mention_id IN (\n"
+            f"  SELECT mention_id FROM mentions WHERE $__timeFilter(published_at) AND {_FILTERS}\n"
+            "  ORDER BY author_followers * (1 + duplicates) DESC LIMIT 1 BY mention_id LIMIT 20)\n"
+            "ORDER BY author_followers * (1 + duplicates) DESC LIMIT 1 BY mention_id LIMIT 20",
             ("published_at", "author_id", "followers", "copies", "polarity", "disappointment", "text", "url"),
             "The posts seen by most people: followers × (1 + copies).",
             width=24,
@@ -127,7 +133,7 @@ COMMUNICATIONS = Dashboard(
             "SELECT author_id, arrayStringConcat(any(author_roles), ', ') AS roles, count() AS mentions,\n"
             "  max(author_followers) AS followers,\n"
             "  round(countIf(polarity = 'negative') / count(), 2) AS negative_share\n"
-            f"FROM mentions FINAL\nWHERE $__timeFilter(published_at) AND {_FILTERS}\n"
+            f"FROM mentions\nWHERE $__timeFilter(published_at) AND {_FILTERS}\n"
             "GROUP BY author_id ORDER BY followers * mentions DESC LIMIT 20",
             ("author_id", "roles", "mentions", "followers", "negative_share"),
             "Authors whose posts make most impressions (connectors) or most product talk (mavens).",
@@ -135,7 +141,7 @@ COMMUNICATIONS = Dashboard(
         Panel(
             "Aspects",
             "barchart",
-            "SELECT aspect, polarity, uniqExactMerge(mentions) AS mentions\nFROM aspects_daily\n"
+            "SELECT aspect, polarity, uniqCombined64Merge(mentions) AS mentions\nFROM aspects_daily\n"
             "WHERE day BETWEEN toDate($__fromTime) AND toDate($__toTime) AND brand = ${brand:singlequote}\n"
             "  AND voice IN (${voice:singlequote})\nGROUP BY aspect, polarity ORDER BY mentions DESC",
             ("aspect", "polarity", "mentions"),
@@ -144,7 +150,7 @@ COMMUNICATIONS = Dashboard(
         Panel(
             "Languages",
             "piechart",
-            "SELECT lang, uniqExactMerge(mentions) AS mentions\nFROM mentions_hourly\n"
+            "SELECT lang, uniqCombined64Merge(mentions) AS mentions\nFROM mentions_hourly\n"
             f"WHERE $__timeFilter(hour) AND {_FILTERS}\nGROUP BY lang ORDER BY mentions DESC",
             ("lang", "mentions"),
             "Mentions by detected language.",
@@ -190,9 +196,11 @@ CUSTOMER_SERVICE = Dashboard(
             "Churn-risk queue",
             "table",
             "SELECT published_at, author_id, author_followers AS followers, round(churn_intent, 2) AS churn_intent,\n"
-            "  round(disappointment, 2) AS disappointment, text, url\nFROM mentions FINAL\n"
-            "WHERE $__timeFilter(published_at) AND brand = ${brand:singlequote} AND voice = 'customer'\n"
-            "  AND churn_intent >= 0.5\nORDER BY churn_intent DESC, published_at DESC LIMIT 50",
+            "  round(disappointment, 2) AS disappointment, text, url\nFROM mentions\n"
+            f"WHERE {_CHURN} AND mention_id IN (\n"
+            f"  SELECT mention_id FROM mentions WHERE {_CHURN}\n"
+            "  ORDER BY churn_intent DESC, published_at DESC LIMIT 1 BY mention_id LIMIT 50)\n"
+            "ORDER BY churn_intent DESC, published_at DESC LIMIT 1 BY mention_id LIMIT 50",
             ("published_at", "author_id", "followers", "churn_intent", "disappointment", "text", "url"),
             "Customers who say they are leaving, most certain first.",
             width=24,
@@ -228,8 +236,11 @@ CUSTOMER_SERVICE = Dashboard(
             "  m.author_followers AS followers, m.text AS text\n"
             "FROM (SELECT alert_id, kind, created_at, arrayJoin(evidence_mention_ids) AS mention_id\n"
             "      FROM alerts_current WHERE $__timeFilter(created_at) AND brand = ${brand:singlequote}) AS a\n"
-            "INNER JOIN (SELECT mention_id, published_at, author_id, author_followers, text FROM mentions FINAL\n"
-            "            WHERE brand = ${brand:singlequote}) AS m ON m.mention_id = a.mention_id\n"
+            "INNER JOIN (SELECT mention_id, published_at, author_id, author_followers, text FROM mentions\n"
+            "            WHERE brand = ${brand:singlequote} AND mention_id IN (\n"
+            "              SELECT arrayJoin(evidence_mention_ids) FROM alerts\n"
+            "              WHERE $__timeFilter(created_at) AND brand = ${brand:singlequote})\n"
+            "            LIMIT 1 BY mention_id) AS m ON m.mention_id = a.mention_id\n"
             "ORDER BY alerted_at DESC LIMIT 100",
             ("alerted_at", "kind", "published_at", "author_id", "followers", "text"),
             "The posts behind each alert.",
@@ -240,12 +251,12 @@ CUSTOMER_SERVICE = Dashboard(
 
 _EMPLOYEE_VS_CUSTOMER = (
     "SELECT toMonday(hour) AS time,\n"
-    "  round((uniqExactMergeIf(mentions, voice = 'employee' AND polarity = 'positive')\n"
-    "    - uniqExactMergeIf(mentions, voice = 'employee' AND polarity = 'negative'))\n"
-    "    / greatest(uniqExactMergeIf(mentions, voice = 'employee'), 1), 3) AS employee_net,\n"
-    "  round((uniqExactMergeIf(mentions, voice = 'customer' AND polarity = 'positive')\n"
-    "    - uniqExactMergeIf(mentions, voice = 'customer' AND polarity = 'negative'))\n"
-    "    / greatest(uniqExactMergeIf(mentions, voice = 'customer'), 1), 3) AS customer_net\n"
+    "  round((uniqCombined64MergeIf(mentions, voice = 'employee' AND polarity = 'positive')\n"
+    "    - uniqCombined64MergeIf(mentions, voice = 'employee' AND polarity = 'negative'))\n"
+    "    / greatest(uniqCombined64MergeIf(mentions, voice = 'employee'), 1), 3) AS employee_net,\n"
+    "  round((uniqCombined64MergeIf(mentions, voice = 'customer' AND polarity = 'positive')\n"
+    "    - uniqCombined64MergeIf(mentions, voice = 'customer' AND polarity = 'negative'))\n"
+    "    / greatest(uniqCombined64MergeIf(mentions, voice = 'customer'), 1), 3) AS customer_net\n"
     "FROM mentions_hourly\nWHERE $__timeFilter(hour) AND brand = ${brand:singlequote}"
     " AND lang IN (${lang:singlequote})\nGROUP BY time ORDER BY time"
 )
@@ -287,8 +298,8 @@ EMPLOYER_BRAND = Dashboard(
         Panel(
             "Themes",
             "barchart",
-            "SELECT aspect AS theme, uniqExactMerge(mentions) AS total,\n"
-            "  round(uniqExactMergeIf(aspects_daily.mentions, polarity = 'negative') / greatest(total, 1), 2)"
+            "SELECT aspect AS theme, uniqCombined64Merge(mentions) AS total,\n"
+            "  round(uniqCombined64MergeIf(aspects_daily.mentions, polarity = 'negative') / greatest(total, 1), 2)"
             " AS negative_share\n"
             "FROM aspects_daily\nWHERE day BETWEEN toDate($__fromTime) AND toDate($__toTime)"
             " AND brand = ${brand:singlequote}\n"
@@ -301,7 +312,7 @@ EMPLOYER_BRAND = Dashboard(
             "Negative mentions by theme",
             "timeseries",
             "SELECT toMonday(day) AS time, aspect AS theme,\n"
-            "  uniqExactMergeIf(mentions, polarity = 'negative') AS negative\n"
+            "  uniqCombined64MergeIf(mentions, polarity = 'negative') AS negative\n"
             "FROM aspects_daily\nWHERE day BETWEEN toDate($__fromTime) AND toDate($__toTime)"
             " AND brand = ${brand:singlequote}\n"
             f"  AND voice IN ('employee', 'candidate') AND aspect IN {EMPLOYER_THEMES}\n"
@@ -313,10 +324,11 @@ EMPLOYER_BRAND = Dashboard(
             "What employees say",
             "table",
             "SELECT published_at, toString(voice) AS voice, arrayStringConcat(aspects, ', ') AS themes,\n"
-            "  toString(polarity) AS polarity, text\nFROM mentions FINAL\n"
-            "WHERE $__timeFilter(published_at) AND brand = ${brand:singlequote}\n"
-            "  AND voice IN ('employee', 'candidate')\n"
-            "ORDER BY p_negative DESC, published_at DESC LIMIT 30",
+            "  toString(polarity) AS polarity, text\nFROM mentions\n"
+            f"WHERE {_EMPLOYEE_VOICE} AND mention_id IN (\n"
+            f"  SELECT mention_id FROM mentions WHERE {_EMPLOYEE_VOICE}\n"
+            "  ORDER BY p_negative DESC, published_at DESC LIMIT 1 BY mention_id LIMIT 30)\n"
+            "ORDER BY p_negative DESC, published_at DESC LIMIT 1 BY mention_id LIMIT 30",
             ("published_at", "voice", "themes", "polarity", "text"),
             "The most negative employee and candidate posts first; authors are pseudonymous.",
             width=24,
@@ -377,6 +389,7 @@ def build(dashboard: Dashboard) -> dict[str, Any]:
                 ],
                 "fieldConfig": {"defaults": {}, "overrides": []},
                 "options": {},
+                **({"timeFrom": f"{panel.time_from_hours}h"} if panel.time_from_hours else {}),
             }
         )
         x, row_height = x + panel.width, max(row_height, panel.height)
@@ -424,6 +437,13 @@ def write_all(target: Path) -> list[Path]:
 
 def _quoted(values: list[str]) -> str:
     return ", ".join("'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'" for value in values)
+
+
+def panel_range(panel: Panel, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The time range a panel queries: the dashboard's, or its own relative override."""
+    if panel.time_from_hours:
+        return max(start, end - timedelta(hours=panel.time_from_hours)), end
+    return start, end
 
 
 def render_sql(sql: str, variables: dict[str, list[str]], start: datetime, end: datetime, interval_s: int) -> str:

@@ -102,18 +102,18 @@ def collect(client: Client, brand: str, start: date, end: date) -> HrReport:
     period = "hour >= {start:DateTime} AND hour < {end:DateTime}"
     previous = "hour >= {prev:DateTime} AND hour < {start:DateTime}"
     net = (
-        "(uniqExactMergeIf(mentions, voice = '{v}' AND polarity = 'positive' AND {w})"
-        " - uniqExactMergeIf(mentions, voice = '{v}' AND polarity = 'negative' AND {w}))"
-        " / greatest(uniqExactMergeIf(mentions, voice = '{v}' AND {w}), 1)"
+        "(uniqCombined64MergeIf(mentions, voice = '{v}' AND polarity = 'positive' AND {w})"
+        " - uniqCombined64MergeIf(mentions, voice = '{v}' AND polarity = 'negative' AND {w}))"
+        " / greatest(uniqCombined64MergeIf(mentions, voice = '{v}' AND {w}), 1)"
     )
     headline_sql = (
         "SELECT "
         + ", ".join(
             [net.format(v=v, w=w) for v in ("employee", "candidate", "customer") for w in (period, previous)]
-            + [f"uniqExactMergeIf(mentions, voice = 'employee' AND {w})" for w in (period, previous)]
+            + [f"uniqCombined64MergeIf(mentions, voice = 'employee' AND {w})" for w in (period, previous)]
             + [
-                f"uniqExactIfMergeIf(disappointed, voice = 'customer' AND {w})"
-                f" / greatest(uniqExactMergeIf(mentions, voice = 'customer' AND {w}), 1)"
+                f"uniqCombined64IfMergeIf(disappointed, voice = 'customer' AND {w})"
+                f" / greatest(uniqCombined64MergeIf(mentions, voice = 'customer' AND {w}), 1)"
                 for w in (period, previous)
             ]
         )
@@ -129,13 +129,13 @@ def collect(client: Client, brand: str, start: date, end: date) -> HrReport:
     ]
     weekly = client.query(
         "SELECT toMonday(hour) AS week,"
-        " uniqExactMergeIf(mentions, voice = 'employee') AS e_all,"
-        " uniqExactMergeIf(mentions, voice = 'employee' AND polarity = 'positive') AS e_pos,"
-        " uniqExactMergeIf(mentions, voice = 'employee' AND polarity = 'negative') AS e_neg,"
-        " uniqExactMergeIf(mentions, voice = 'customer') AS c_all,"
-        " uniqExactMergeIf(mentions, voice = 'customer' AND polarity = 'positive') AS c_pos,"
-        " uniqExactMergeIf(mentions, voice = 'customer' AND polarity = 'negative') AS c_neg,"
-        " uniqExactIfMergeIf(disappointed, voice = 'customer') AS c_dis"
+        " uniqCombined64MergeIf(mentions, voice = 'employee') AS e_all,"
+        " uniqCombined64MergeIf(mentions, voice = 'employee' AND polarity = 'positive') AS e_pos,"
+        " uniqCombined64MergeIf(mentions, voice = 'employee' AND polarity = 'negative') AS e_neg,"
+        " uniqCombined64MergeIf(mentions, voice = 'customer') AS c_all,"
+        " uniqCombined64MergeIf(mentions, voice = 'customer' AND polarity = 'positive') AS c_pos,"
+        " uniqCombined64MergeIf(mentions, voice = 'customer' AND polarity = 'negative') AS c_neg,"
+        " uniqCombined64IfMergeIf(disappointed, voice = 'customer') AS c_dis"
         " FROM mentions_hourly WHERE brand = {brand:String} AND hour >= {prev:DateTime} AND hour < {end:DateTime}"
         " GROUP BY week ORDER BY week",
         parameters=p,
@@ -153,10 +153,10 @@ def collect(client: Client, brand: str, start: date, end: date) -> HrReport:
     ]
     theme_rows = client.query(
         "SELECT aspect,"
-        " uniqExactMergeIf(mentions, day >= toDate({start:DateTime})) AS now,"
-        " uniqExactMergeIf(mentions, day >= toDate({start:DateTime}) AND polarity = 'negative') AS now_neg,"
-        " uniqExactMergeIf(mentions, day < toDate({start:DateTime})) AS before,"
-        " uniqExactMergeIf(mentions, day < toDate({start:DateTime}) AND polarity = 'negative') AS before_neg"
+        " uniqCombined64MergeIf(mentions, day >= toDate({start:DateTime})) AS now,"
+        " uniqCombined64MergeIf(mentions, day >= toDate({start:DateTime}) AND polarity = 'negative') AS now_neg,"
+        " uniqCombined64MergeIf(mentions, day < toDate({start:DateTime})) AS before,"
+        " uniqCombined64MergeIf(mentions, day < toDate({start:DateTime}) AND polarity = 'negative') AS before_neg"
         " FROM aspects_daily WHERE brand = {brand:String} AND voice IN ('employee', 'candidate')"
         " AND aspect IN {themes:Array(String)}"
         " AND day >= toDate({prev:DateTime}) AND day < toDate({end:DateTime}) GROUP BY aspect",

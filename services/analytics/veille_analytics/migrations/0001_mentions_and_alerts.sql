@@ -34,7 +34,10 @@ CREATE TABLE IF NOT EXISTS mentions
     published_at     DateTime64(3, 'UTC'),
     ingested_at      DateTime64(3, 'UTC'),
     scored_at        DateTime64(3, 'UTC'),
-    inserted_at      DateTime64(3, 'UTC') DEFAULT now64(3)
+    inserted_at      DateTime64(3, 'UTC') DEFAULT now64(3),
+    -- evidence look-ups and erasure find mentions by id or author without scanning a brand's history
+    INDEX mention_id_bloom mention_id TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX author_id_bloom author_id TYPE bloom_filter(0.01) GRANULARITY 1
 )
 ENGINE = ReplacingMergeTree(scored_at)
 PARTITION BY toYYYYMM(published_at)
