@@ -27,8 +27,7 @@ def test_migrations_apply_once_and_the_retention_follows_settings(stack: Stack) 
     assert "toIntervalDay(30)" in str(client.command("SHOW CREATE TABLE mentions"))
     tables = {row[0] for row in client.query("SHOW TABLES").result_rows}
     assert {"mentions", "alerts", "alert_feedback", "alerts_current", "mentions_hourly", "aspects_daily"} <= tables
-    engines = dict(
-        client.query("SELECT name, engine FROM system.tables WHERE database = currentDatabase()").result_rows
-    )
+    rows = client.query("SELECT name, engine FROM system.tables WHERE database = currentDatabase()").result_rows
+    engines = {str(name): str(engine) for name, engine in rows}
     assert engines["mentions"] == "ReplacingMergeTree"
     assert engines["mentions_hourly"] == "AggregatingMergeTree"
