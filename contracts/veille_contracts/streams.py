@@ -60,7 +60,16 @@ def _client_logger(settings: VeilleSettings, service: str) -> logging.Logger:
     """faststream's chatter (assignments, task callbacks) shows at DEBUG only; its warnings always."""
     logger = logging.getLogger(f"veille.{service}.kafka")
     logger.setLevel(logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING)
+    if not any(isinstance(f, _ExpectedNotices) for f in logger.filters):
+        logger.addFilter(_ExpectedNotices())
     return logger
+
+
+class _ExpectedNotices(logging.Filter):
+    """Drops faststream's reminder that auto-creation is off: veille creates topics from contracts on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Auto create topics is disabled")
 
 
 async def keep_raw_body(message: StreamMessage[Any]) -> Any:
