@@ -26,9 +26,8 @@ from bench.harness import embedded_stack, write_results
 from veille_analytics.app import build_broker
 from veille_analytics.clickhouse import connect
 from veille_analytics.dashboards import DASHBOARDS, panel_range, render_sql
-from veille_analytics.rows import MENTION_COLUMNS, mention_row
 from veille_analytics.schema import migrate
-from veille_analytics.sinks import ClickHouseSink
+from veille_analytics.sinks import ClickHouseSink, insert_json
 from veille_analytics.synthetic import story
 from veille_contracts.codec import encode
 from veille_contracts.settings import VeilleSettings
@@ -37,6 +36,8 @@ SINK_MESSAGES = int(os.environ.get("BENCH_SINK_MESSAGES", "200000"))
 NAIVE_ROWS = int(os.environ.get("BENCH_NAIVE_ROWS", "1000"))
 DASHBOARD_MENTIONS = int(os.environ.get("BENCH_DASHBOARD_MENTIONS", "10000000"))
 QUERY_RUNS = int(os.environ.get("BENCH_QUERY_RUNS", "20"))
+# 90 days of generated mentions, ending today (the table refuses posts dated in the future)
+GENERATED_FROM = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=90)
 BRANDS = ("Banque Aurore", "Nimbus Mobile", "Voltéo", "Ferrovia", "Clairmont Assurances")
 
 
@@ -83,13 +84,13 @@ async def _sink(settings: VeilleSettings, client: Client, expected: int) -> dict
     }
 
 
-def _naive(client: Client, rows: list[list[Any]]) -> dict[str, float]:
-    client.command("CREATE TABLE IF NOT EXISTS mentions_naive AS mentions")
+def _naive(client: Client, lines: list[bytes]) -> dict[str, float]:
+    """The same path as the sink, one insert per mention."""
     started = time.perf_counter()
-    for row in rows:
-        client.insert("mentions_naive", [row], column_names=MENTION_COLUMNS)
+    for index, line in enumerate(lines):
+        insert_json(client, "mentions", [line], token=f"naive-{index}")
     elapsed = time.perf_counter() - started
-    return {"rows": len(rows), "seconds": round(elapsed, 2), "rows_per_s": round(len(rows) / elapsed)}
+    return {"rows": len(lines), "seconds": round(elapsed, 2), "rows_per_s": round(len(lines) / elapsed)}
 
 
 def _generate(client: Client, count: int) -> float:
@@ -115,7 +116,8 @@ def _generate(client: Client, count: int) -> float:
               ((number * 13) % 100) / 100, ((number * 17) % 100) / 100, ((number * 19) % 100) / 100,
               ['customer', 'employee', 'candidate', 'press', 'other'][1 + (number * 7) % 5],
               [['product', 'support', 'workload', 'management', 'price', 'pay'][1 + number % 6]], 'bench', '1',
-              toDateTime64('2026-09-01 00:00:00', 3, 'UTC') + toIntervalSecond((number * 7777) % 7776000) AS at,
+              toDateTime64('{GENERATED_FROM:%Y-%m-%d %H:%M:%S}', 3, 'UTC')
+                + toIntervalSecond((number * 7777) % 7776000) AS at,
               at, at
             FROM numbers({offset}, {size})
             """,
@@ -130,7 +132,7 @@ def _dashboard_latencies(client: Client) -> dict[str, dict[str, float]]:
         "lang": ["fr", "en"],
         "voice": ["customer", "employee", "candidate", "press", "other"],
     }
-    start, end = datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC) + timedelta(days=90)
+    start, end = GENERATED_FROM, GENERATED_FROM + timedelta(days=90)
     latencies: dict[str, dict[str, float]] = {}
     for dashboard in DASHBOARDS:
         for panel in dashboard.panels:
@@ -157,13 +159,14 @@ def main() -> None:
         migrate(client, settings.retention_days)
         mentions = _mentions(SINK_MESSAGES)
         console.print(f"producing {len(mentions):,} scored mentions…")
-        asyncio.run(_produce(settings, [encode(m) for m in mentions]))
-        naive_rows = [mention_row(m) for m in mentions[:NAIVE_ROWS]]
+        payloads = [encode(m) for m in mentions]
+        asyncio.run(_produce(settings, payloads))
+        naive_lines = payloads[:NAIVE_ROWS]
         expected = len(mentions)
-        del mentions  # the service process would not hold the stream: keep the collector's work realistic
+        del mentions, payloads  # the service process would not hold the stream: keep the collector's work realistic
         gc.collect()
         sink = asyncio.run(_sink(settings, client, expected))
-        naive = _naive(client, naive_rows)
+        naive = _naive(client, naive_lines)
 
         dashboards_db = settings.model_copy(update={"clickhouse_database": "veille_dash"})
         dash = connect(dashboards_db)

@@ -8,18 +8,11 @@ from datetime import UTC, datetime
 from clickhouse_connect.driver.client import Client
 
 from veille_analytics.clickhouse import connect
-from veille_analytics.rows import (
-    ALERT_COLUMNS,
-    FEEDBACK_COLUMNS,
-    MENTION_COLUMNS,
-    alert_row,
-    feedback_row,
-    mention_row,
-)
 from veille_analytics.schema import migrate
+from veille_analytics.sinks import insert_json
 from veille_analytics.synthetic import story
 from veille_contracts.catalog import topic
-from veille_contracts.codec import decode
+from veille_contracts.codec import encode
 from veille_contracts.settings import VeilleSettings
 
 BRANDS = ("Banque Aurore", "Nimbus Mobile", "Voltéo")
@@ -32,11 +25,10 @@ def seed(settings: VeilleSettings) -> tuple[VeilleSettings, Client]:
     seeded = settings.model_copy(update={"clickhouse_database": f"seed_{uuid.uuid4().hex[:8]}"})
     client = connect(seeded)
     migrate(client, seeded.retention_days)
-    mentions = [mention_row(m) for m in story(BRANDS, STORY_START)]
-    mentions += [mention_row(decode("mentions-scored", p.read_bytes())) for p in topic("mentions-scored").examples()]
-    client.insert("mentions", mentions, column_names=MENTION_COLUMNS)
-    alerts = [alert_row(decode("alerts", p.read_bytes())) for p in topic("alerts").examples()]
-    client.insert("alerts", alerts, column_names=ALERT_COLUMNS)
-    feedback = [feedback_row(decode("alert-feedback", p.read_bytes())) for p in topic("alert-feedback").examples()]
-    client.insert("alert_feedback", feedback, column_names=FEEDBACK_COLUMNS)
+    mentions = [encode(m) for m in story(BRANDS, STORY_START)]
+    mentions += [p.read_bytes() for p in topic("mentions-scored").examples()]
+    insert_json(client, "mentions", mentions, token=uuid.uuid4().hex)
+    insert_json(client, "alerts", [p.read_bytes() for p in topic("alerts").examples()], token=uuid.uuid4().hex)
+    feedback = [p.read_bytes() for p in topic("alert-feedback").examples()]
+    insert_json(client, "alert_feedback", feedback, token=uuid.uuid4().hex)
     return seeded, client

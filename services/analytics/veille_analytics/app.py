@@ -13,14 +13,6 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from veille_analytics.clickhouse import connect
-from veille_analytics.rows import (
-    ALERT_COLUMNS,
-    FEEDBACK_COLUMNS,
-    MENTION_COLUMNS,
-    alert_row,
-    feedback_row,
-    mention_row,
-)
 from veille_analytics.schema import migrate
 from veille_analytics.sinks import ClickHouseSink, batch_token
 from veille_contracts.settings import VeilleSettings, load_settings
@@ -35,14 +27,12 @@ class Route:
 
     topic: str
     table: str
-    columns: list[str]
-    to_row: Callable[[Any], list[Any]]
 
 
 ROUTES = (
-    Route("mentions-scored", "mentions", MENTION_COLUMNS, mention_row),
-    Route("alerts", "alerts", ALERT_COLUMNS, alert_row),
-    Route("alert-feedback", "alert_feedback", FEEDBACK_COLUMNS, feedback_row),
+    Route("mentions-scored", "mentions"),
+    Route("alerts", "alerts"),
+    Route("alert-feedback", "alert_feedback"),
 )
 
 
@@ -63,9 +53,10 @@ def build_broker(settings: VeilleSettings, sink: ClickHouseSink) -> KafkaBroker:
 
 def _store(broker: KafkaBroker, sink: ClickHouseSink, route: Route) -> Callable[[KafkaMessage], Any]:
     async def store(message: KafkaMessage) -> None:
+        # Validate with the contract first (what does not fit goes to the DLQ), then ship the JSON as it came.
         decoded = await decode_batch_or_dead_letter(broker, message, route.topic, SERVICE)
-        rows = [route.to_row(payload) for _, payload in decoded]
-        for index, error in await sink.write(route.table, route.columns, rows, batch_token(message.raw_message)):
+        lines = [record.value for record, _ in decoded]
+        for index, error in await sink.write(route.table, lines, batch_token(message.raw_message)):
             await dead_letter(broker, decoded[index][0], route.topic, f"{route.table}: {error}", SERVICE)
 
     store.__name__ = f"store_{route.table}"

@@ -1,9 +1,12 @@
 """Write batches to ClickHouse: one insert per batch, deduplicated on replay, retried on outage.
 
-A transient failure (server down, timeout) is retried with exponential backoff;
-if the budget runs out the error propagates so the consumer does not commit and
-the batch comes back. A batch the server refuses for its data is split until the
-offending rows are found: the others are written, those are returned for the DLQ.
+Payloads go as the topic's own JSON lines into `<table>_incoming` (JSONEachRow,
+parsed by ClickHouse; materialized views flatten them into `<table>`), so the
+service does no row building or serialisation of its own. A transient failure
+(server down, timeout) is retried with exponential backoff; if the budget runs
+out the error propagates so the consumer does not commit and the batch comes
+back. A batch the server refuses for its data is split until the offending lines
+are found: the others are written, those are returned for the DLQ.
 """
 
 from __future__ import annotations
@@ -26,6 +29,24 @@ def batch_token(records: Iterable[Any]) -> str:
     return hashlib.sha256(where.encode()).hexdigest()
 
 
+INSERT_SETTINGS = {
+    "async_insert": 0,
+    "date_time_input_format": "best_effort",
+    "deduplicate_blocks_in_dependent_materialized_views": 1,
+    "input_format_skip_unknown_fields": 0,
+}
+
+
+def insert_json(client: Client, table: str, lines: Sequence[bytes], token: str) -> None:
+    """One insert of JSON payloads into `<table>_incoming`, deduplicated by `token`."""
+    client.raw_insert(
+        f"{table}_incoming",
+        insert_block=b"\n".join(lines),
+        fmt="JSONEachRow",
+        settings={**INSERT_SETTINGS, "insert_deduplication_token": token},
+    )
+
+
 def _transient(error: Exception) -> bool:
     if isinstance(error, OperationalError | OSError | TimeoutError):
         return True
@@ -45,36 +66,28 @@ class ClickHouseSink:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
 
-    async def write(
-        self, table: str, columns: list[str], rows: Sequence[list[Any]], token: str
-    ) -> list[tuple[int, str]]:
-        """Insert rows; returns (index, error) of rows ClickHouse refused for their data."""
-        if not rows:
+    async def write(self, table: str, lines: Sequence[bytes], token: str) -> list[tuple[int, str]]:
+        """Insert JSON payloads; returns (index, error) of those the table cannot hold."""
+        if not lines:
             return []
         try:
-            await self._insert_with_retry(table, columns, rows, token)
+            await self._insert_with_retry(table, lines, token)
             return []
         except Exception as error:  # the server's refusal or the client's, while serialising the rows
             if _transient(error):
                 raise
-            if len(rows) == 1:
+            if len(lines) == 1:
                 return [(0, f"{type(error).__name__}: {str(error).splitlines()[0][:500]}")]
-        middle = len(rows) // 2
-        left = await self.write(table, columns, rows[:middle], f"{token}:l")
-        right = await self.write(table, columns, rows[middle:], f"{token}:r")
+        middle = len(lines) // 2
+        left = await self.write(table, lines[:middle], f"{token}:l")
+        right = await self.write(table, lines[middle:], f"{token}:r")
         return left + [(index + middle, error) for index, error in right]
 
-    async def _insert_with_retry(self, table: str, columns: list[str], rows: Sequence[list[Any]], token: str) -> None:
+    async def _insert_with_retry(self, table: str, lines: Sequence[bytes], token: str) -> None:
         delay = self.backoff_s
         for attempt in range(1, self.attempts + 1):
             try:
-                await asyncio.to_thread(
-                    self.client.insert,
-                    table,
-                    rows,
-                    column_names=columns,
-                    settings={"insert_deduplication_token": token, "async_insert": 0},
-                )
+                await asyncio.to_thread(insert_json, self.client, table, lines, token)
                 return
             except Exception as error:
                 if not _transient(error) or attempt == self.attempts:

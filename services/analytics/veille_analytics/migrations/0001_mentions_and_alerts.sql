@@ -37,7 +37,10 @@ CREATE TABLE IF NOT EXISTS mentions
     inserted_at      DateTime64(3, 'UTC') DEFAULT now64(3),
     -- evidence look-ups and erasure find mentions by id or author without scanning a brand's history
     INDEX mention_id_bloom mention_id TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX author_id_bloom author_id TYPE bloom_filter(0.01) GRANULARITY 1
+    INDEX author_id_bloom author_id TYPE bloom_filter(0.01) GRANULARITY 1,
+    -- a post dated before 2000 or more than a day ahead is a source's error: refused, sent to the DLQ
+    CONSTRAINT plausible_publication_date CHECK
+        published_at >= toDateTime64('2000-01-01 00:00:00', 3, 'UTC') AND published_at < now64(3) + INTERVAL 1 DAY
 )
 ENGINE = ReplacingMergeTree(scored_at)
 PARTITION BY toYYYYMM(published_at)
