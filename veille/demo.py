@@ -92,6 +92,10 @@ def run_analytics_demo(settings: VeilleSettings, console: Console, out: Path) ->
     payloads += [("alert-feedback", p.read_bytes()) for p in topic("alert-feedback").examples()]
 
     console.rule("analytics")
+    # The demo starts from an empty database, so what it counts is what this run delivered.
+    admin = clickhouse_client(settings, database="")
+    admin.command(f"DROP DATABASE IF EXISTS `{settings.clickhouse_database}` SYNC")
+    admin.close()
     console.print(f"starting the analytics service; sample: {len(mentions):,} scored mentions over {WEEKS} weeks")
     service = _start_analytics(settings)
     try:
