@@ -286,11 +286,17 @@ EMPLOYER_BRAND = Dashboard(
         Panel(
             "Lead of employee over customer sentiment",
             "table",
-            f"WITH series AS ({_EMPLOYEE_VS_CUSTOMER.replace(chr(10), ' ')})\n"
-            "SELECT l.lag_weeks AS lag_weeks, round(corr(e.employee_net, c.customer_net), 3) AS correlation,\n"
-            "  count() AS weeks\n"
-            "FROM series AS e CROSS JOIN (SELECT arrayJoin(range(0, 7)) AS lag_weeks) AS l\n"
-            "INNER JOIN series AS c ON c.time = e.time + toIntervalWeek(l.lag_weeks)\n"
+            # The weekly series is computed once, then paired with itself N weeks later by date.
+            "SELECT lag_weeks, round(corr(e, c), 3) AS correlation, count() AS weeks\nFROM (\n"
+            "  SELECT lag_weeks, tupleElement(week, 2) AS e,\n"
+            "    indexOf(times, tupleElement(week, 1) + toIntervalWeek(lag_weeks)) AS later,\n"
+            "    arrayElement(customers, later) AS c\n"
+            "  FROM (SELECT groupArray((time, employee_net)) AS weeks_, groupArray(time) AS times,\n"
+            "          groupArray(customer_net) AS customers\n"
+            f"        FROM ({_EMPLOYEE_VS_CUSTOMER}))\n"
+            "  ARRAY JOIN weeks_ AS week\n"
+            "  ARRAY JOIN range(0, 7) AS lag_weeks\n"
+            "  WHERE later > 0)\n"
             "GROUP BY lag_weeks ORDER BY lag_weeks",
             ("lag_weeks", "correlation", "weeks"),
             "Correlation of employee sentiment with customer sentiment N weeks later; the peak is the lead.",
