@@ -7,7 +7,6 @@ dead-letter headers.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jsonschema
@@ -91,8 +90,3 @@ def _summarise(error: ValidationError) -> str:
         parts.append(f"{where}: {issue['msg']}")
     more = error.error_count() - len(parts)
     return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
-
-
-def to_document(raw: bytes) -> Any:
-    """Parse JSON bytes, for validation against a schema."""
-    return json.loads(raw)

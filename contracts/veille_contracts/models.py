@@ -6,7 +6,6 @@ models (`make schemas`); a test keeps both in step and refuses breaking edits.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -197,8 +196,3 @@ class AlertFeedback(Contract):
     by: str = Field(min_length=1, max_length=200, description="Pseudonymous id of who gave the verdict.")
     note: str | None = Field(default=None, max_length=4000)
     at: AwareDatetime
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
