@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
+from clickhouse_connect.driver.exceptions import DatabaseError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -74,7 +75,7 @@ def _wait_for_rows(settings: VeilleSettings, expected: int, service: subprocess.
             count = int(
                 client.query(f"SELECT count() FROM `{settings.clickhouse_database}`.mentions FINAL").result_rows[0][0]
             )
-        except Exception:
+        except DatabaseError:  # the table appears once the service has run its migrations
             count = 0
         if count >= expected:
             break

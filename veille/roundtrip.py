@@ -13,11 +13,12 @@ import time
 import uuid
 
 from aiokafka import AIOKafkaConsumer
+from clickhouse_connect.driver.client import Client
 from faststream.kafka import KafkaMessage
 from rich.console import Console
 from rich.table import Table
 
-from veille_analytics.clickhouse import clickhouse_client, ensure_database
+from veille_analytics.clickhouse import connect
 from veille_contracts.catalog import topic
 from veille_contracts.codec import HEADER_ERROR, decode
 from veille_contracts.models import Mention
@@ -29,24 +30,21 @@ TABLE = "roundtrip_mentions"
 COLUMNS = ["run_id", "mention_id", "brand", "lang", "text", "partition", "offset", "latency_ms"]
 
 
-def _create_table(settings: VeilleSettings) -> None:
-    ensure_database(settings)
-    client = clickhouse_client(settings)
+def _create_table(client: Client) -> None:
     client.command(
         f"CREATE TABLE IF NOT EXISTS {TABLE} ("
         " run_id String, mention_id String, brand String, lang LowCardinality(String), text String,"
         " partition UInt16, offset UInt64, latency_ms Float64, written_at DateTime64(3, 'UTC') DEFAULT now64(3)"
         ") ENGINE = ReplacingMergeTree ORDER BY (run_id, mention_id)"
     )
-    client.close()
 
 
 async def run_round_trip(settings: VeilleSettings, console: Console, timeout_s: float = 60.0) -> bool:
     """Produce, consume into ClickHouse, read back; True when every example made it and the bad one was refused."""
     examples = [decode("mentions-raw", path.read_bytes()) for path in topic("mentions-raw").examples()]
     run_id = uuid.uuid4().hex[:12]
-    _create_table(settings)
-    client = clickhouse_client(settings)
+    client = connect(settings)
+    _create_table(client)
     broker = kafka_broker(settings, "roundtrip")
     written: set[str] = set()
     refused: list[int] = []

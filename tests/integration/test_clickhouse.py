@@ -9,14 +9,13 @@ import pytest
 
 from tests.conftest import Stack
 from veille.infra.embedded import clickhouse_answers
-from veille_analytics.clickhouse import clickhouse_client, ensure_database
+from veille_analytics.clickhouse import clickhouse_client, connect
 
 pytestmark = pytest.mark.integration
 
 
 def _table_with_rows(stack: Stack, rows: int) -> str:
-    ensure_database(stack.settings)
-    client = clickhouse_client(stack.settings)
+    client = connect(stack.settings)
     table = f"t_{uuid.uuid4().hex[:8]}"
     client.command(
         f"CREATE TABLE {table} (mention_id String, brand LowCardinality(String), at DateTime64(3, 'UTC'))"
@@ -44,8 +43,7 @@ def test_clickhouse_connect_creates_inserts_and_selects(stack: Stack) -> None:
 
 
 def test_a_replayed_batch_with_the_same_deduplication_token_is_written_once(stack: Stack) -> None:
-    ensure_database(stack.settings)
-    client = clickhouse_client(stack.settings)
+    client = connect(stack.settings)
     table = f"d_{uuid.uuid4().hex[:8]}"
     client.command(
         f"CREATE TABLE {table} (mention_id String) ENGINE = MergeTree ORDER BY mention_id"

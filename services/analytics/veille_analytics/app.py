@@ -1,6 +1,6 @@
 """The analytics service: mentions-scored, alerts and alert-feedback into ClickHouse, in batches.
 
-decode (bad records → DLQ) → rows → one insert per batch → commit.
+validate against the contract (bad records → DLQ) → the batch's JSON in one insert → commit.
 """
 
 from __future__ import annotations
@@ -54,10 +54,10 @@ def build_broker(settings: VeilleSettings, sink: ClickHouseSink) -> KafkaBroker:
 def _store(broker: KafkaBroker, sink: ClickHouseSink, route: Route) -> Callable[[KafkaMessage], Any]:
     async def store(message: KafkaMessage) -> None:
         # Validate with the contract first (what does not fit goes to the DLQ), then ship the JSON as it came.
-        decoded = await decode_batch_or_dead_letter(broker, message, route.topic, SERVICE)
-        lines = [record.value for record, _ in decoded]
+        valid = [record for record, _ in await decode_batch_or_dead_letter(broker, message, route.topic, SERVICE)]
+        lines = [record.value for record in valid]
         for index, error in await sink.write(route.table, lines, batch_token(message.raw_message)):
-            await dead_letter(broker, decoded[index][0], route.topic, f"{route.table}: {error}", SERVICE)
+            await dead_letter(broker, valid[index], route.topic, f"{route.table}: {error}", SERVICE)
 
     store.__name__ = f"store_{route.table}"
     return store

@@ -56,7 +56,7 @@ def _transient(error: Exception) -> bool:
 
 
 class ClickHouseSink:
-    """Inserts row batches into ClickHouse tables."""
+    """Inserts batches of JSON payloads into ClickHouse tables."""
 
     def __init__(
         self, client: Client, *, attempts: int = 8, backoff_s: float = 0.25, max_backoff_s: float = 8.0
@@ -73,7 +73,7 @@ class ClickHouseSink:
         try:
             await self._insert_with_retry(table, lines, token)
             return []
-        except Exception as error:  # the server's refusal or the client's, while serialising the rows
+        except Exception as error:  # any refusal, the server's or the client's, is either transient or the data's
             if _transient(error):
                 raise
             if len(lines) == 1:
