@@ -65,6 +65,14 @@ class VeilleSettings(BaseSettings):
     model: str = Field(
         default="", description="Hugging Face model id or local directory; empty means the embedded build."
     )
+    model_cache: Path = Field(
+        default=Path("~/.cache/veille/models"), description="Where the embedded model is built once per machine."
+    )
+    model_int8: bool = Field(default=True, description="Dynamic int8 quantization of the encoder on CPU.")
+    model_threads: int = Field(default=0, ge=0, le=256, description="Torch intra-op threads; 0 means all cores.")
+    model_max_tokens: int = Field(default=256, ge=16, le=512, description="Longer texts are truncated.")
+    score_batch_size: int = Field(default=64, ge=1, le=4096, description="Mentions scored together at most.")
+    score_batch_timeout_ms: int = Field(default=200, ge=1, le=60_000, description="Longest wait to fill a batch.")
     state_dir: Path = Path(".veille")
 
     # Embedded infrastructure (demo, tests, CI); 0 picks a free port.

@@ -1,0 +1,267 @@
+"""The sentence encoder: any transformers encoder, mean-pooled, run fast on CPU.
+
+The same transformers loading code serves the embedded build and any Hugging Face
+model id or directory (`VEILLE_MODEL`). On CPU the encoder is exported once to
+ONNX and quantized to int8 (cached next to the model build); with `model_int8`
+off, or on a GPU, it runs in torch. Texts are sorted by length and batched with
+dynamic padding, so short posts never pay for a long review's padding.
+
+The features are the mean-pooled token states of the last four layers, each
+L2-normalised, side by side: lower layers keep more of the wording (negation,
+"je résilie") that the last layer of a retrieval model smooths away. Measured on
+the held-out split, this lifted French polarity macro-F1 by about 0.05 over the
+last layer alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from veille_contracts.settings import VeilleSettings
+from veille_sentiment.model_build import BUILD_MANIFEST, ENCODER_NAME, ensure_embedded_model
+
+LOGGER = logging.getLogger("veille.sentiment.encoder")
+DIMENSION_UNKNOWN = -1
+POOLED_LAYERS = 4
+FEATURES = f"mean-last{POOLED_LAYERS}-layers"
+# Below this many texts a padded mini-batch gains nothing more on 2 cores (measured: 16 ≈ 32 > 64).
+MINI_BATCH = 16
+
+
+@dataclass(frozen=True)
+class EncoderSource:
+    """Where the encoder's transformers directory or hub id is, and what to call it."""
+
+    location: str
+    name: str
+    version: str
+    query_prefix: str
+    embedded: bool
+
+
+def resolve_source(settings: VeilleSettings) -> EncoderSource:
+    """The configured encoder: the embedded build (built on first use), a local directory or a hub id."""
+    if not settings.model:
+        directory = ensure_embedded_model(settings)
+        manifest = json.loads((directory / BUILD_MANIFEST).read_text())
+        return EncoderSource(str(directory), ENCODER_NAME, manifest["version"], manifest["query_prefix"], True)
+    location = settings.model
+    path = Path(location).expanduser()
+    if path.is_dir():
+        location = str(path.resolve())
+        version = _directory_fingerprint(path)
+    else:
+        version = "hub"
+    name = path.name if path.is_dir() else location
+    # e5 models were trained with a "query: " prefix; other encoders take the text as it is.
+    prefix = "query: " if "e5" in name.lower() else ""
+    return EncoderSource(location, name, version, prefix, False)
+
+
+def _directory_fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    for item in sorted(path.iterdir()):
+        if item.is_file():
+            stat = item.stat()
+            digest.update(f"{item.name}:{stat.st_size}:{int(stat.st_mtime)}".encode())
+    return digest.hexdigest()[:12]
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalized sentence embeddings, in the order given."""
+
+    source: EncoderSource
+    runtime: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _load_tokenizer(source: EncoderSource) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(source.location)
+
+
+def _load_transformer(source: EncoderSource) -> Any:
+    from transformers import AutoModel
+
+    try:
+        model = AutoModel.from_pretrained(source.location, add_pooling_layer=False)
+    except TypeError:  # encoders without a pooler refuse the argument
+        model = AutoModel.from_pretrained(source.location)
+    return model.eval()
+
+
+class _Batching:
+    """Tokenizes with the model's prefix, sorts by length and yields padded mini-batches."""
+
+    def __init__(self, source: EncoderSource, tokenizer: Any, max_tokens: int) -> None:
+        self.source = source
+        self._tokenizer = tokenizer
+        self._max_tokens = max_tokens
+
+    def batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+        prefixed = [self.source.query_prefix + text for text in texts]
+        lengths = [len(ids) for ids in self._tokenizer(prefixed, truncation=True, max_length=self._max_tokens)["input_ids"]]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        for start in range(0, len(order), MINI_BATCH):
+            members = order[start : start + MINI_BATCH]
+            encoded = self._tokenizer(
+                [prefixed[i] for i in members],
+                padding=True,
+                truncation=True,
+                max_length=self._max_tokens,
+                return_tensors="np",
+            )
+            yield members, {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+
+    def embed_with(self, texts: Sequence[str], run: Any) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        rows: dict[int, np.ndarray] = {}
+        for members, inputs in self.batches(texts):
+            pooled = np.asarray(run(inputs), dtype=np.float32)
+            for index, row in zip(members, pooled, strict=True):
+                rows[index] = row
+        matrix = np.stack([rows[i] for i in range(len(texts))])
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return matrix / np.maximum(norms, 1e-12)
+
+
+class TorchEncoder:
+    """The transformers model in torch, fp32, on the GPU when there is one."""
+
+    def __init__(self, source: EncoderSource, max_tokens: int, threads: int) -> None:
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.source = source
+        self._device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.runtime = f"torch-fp32-{self._device}"
+        self._model = _load_transformer(source).to(self._device)
+        self._batching = _Batching(source, _load_tokenizer(source), max_tokens)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        def run(inputs: dict[str, np.ndarray]) -> np.ndarray:
+            tensors = {name: torch.from_numpy(value).to(self._device) for name, value in inputs.items()}
+            with torch.inference_mode():
+                pooled = pool_layers(self._model, tensors["input_ids"], tensors["attention_mask"])
+            result: np.ndarray = pooled.float().cpu().numpy()
+            return result
+
+        return self._batching.embed_with(texts, run)
+
+
+class OnnxInt8Encoder:
+    """The same model exported to ONNX with mean pooling inside, weights quantized to int8 per channel."""
+
+    def __init__(self, source: EncoderSource, cache: Path, max_tokens: int, threads: int) -> None:
+        import onnxruntime
+
+        self.source = source
+        self.runtime = "onnxruntime-int8-cpu"
+        model_file = quantized_model_file(source, cache)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(model_file), options, providers=["CPUExecutionProvider"]
+        )
+        self._batching = _Batching(source, _load_tokenizer(source), max_tokens)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        def run(inputs: dict[str, np.ndarray]) -> np.ndarray:
+            feeds = {name: value.astype(np.int64) for name, value in inputs.items()}
+            result: np.ndarray = self._session.run(None, feeds)[0]
+            return result
+
+        return self._batching.embed_with(texts, run)
+
+
+def quantized_model_file(source: EncoderSource, cache: Path) -> Path:
+    """The int8 ONNX file of an encoder, exported and quantized on first use, then reused."""
+    key = hashlib.sha256(f"{source.location}|{source.version}|{FEATURES}".encode()).hexdigest()[:16]
+    target = cache.expanduser() / "onnx" / f"{Path(source.name).name}-{key}" / "encoder-int8.onnx"
+    if target.is_file():
+        return target
+    LOGGER.info("exporting %s to ONNX int8 (once per machine)", source.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as staging:
+        fp32 = Path(staging) / "encoder.onnx"
+        _export_onnx(source, fp32)
+        int8 = Path(staging) / target.name
+        _quantize(fp32, int8)
+        int8.rename(target)
+    return target
+
+
+def _export_onnx(source: EncoderSource, path: Path) -> None:
+    import warnings
+
+    import torch
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return pool_layers(self.model, input_ids, attention_mask)
+
+    example = torch.ones(2, 8, dtype=torch.long)
+    dynamic = {0: "batch", 1: "tokens"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Pooled(_load_transformer(source)),
+            (example, example),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, "embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def pool_layers(model: Any, input_ids: Any, attention_mask: Any) -> Any:
+    """Mean of each of the last POOLED_LAYERS layers' token states over real tokens, each L2-normalised, concatenated."""
+    import torch
+
+    states = model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True).hidden_states
+    mask = attention_mask.unsqueeze(-1).to(states[-1].dtype)
+    means = [(layer * mask).sum(1) / mask.sum(1) for layer in states[-POOLED_LAYERS:]]
+    return torch.cat([torch.nn.functional.normalize(mean, dim=-1) for mean in means], dim=-1)
+
+
+def _quantize(source: Path, target: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+
+
+def load_encoder(settings: VeilleSettings) -> Encoder:
+    """The encoder these settings ask for: ONNX int8 on CPU, torch otherwise."""
+    source = resolve_source(settings)
+    if settings.model_int8 and not _has_gpu():
+        return OnnxInt8Encoder(source, settings.model_cache, settings.model_max_tokens, settings.model_threads)
+    return TorchEncoder(source, settings.model_max_tokens, settings.model_threads)
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
