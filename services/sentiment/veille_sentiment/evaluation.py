@@ -54,7 +54,9 @@ def label_scores(truth: Sequence[str], predicted: Sequence[str], labels: Sequenc
 
 def confusion(truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> list[list[int]]:
     """Rows are the true label, columns the predicted one."""
-    return [[sum(1 for t, p in zip(truth, predicted, strict=True) if t == r and p == c) for c in labels] for r in labels]
+    return [
+        [sum(1 for t, p in zip(truth, predicted, strict=True) if t == r and p == c) for c in labels] for r in labels
+    ]
 
 
 def macro_f1(scores: Sequence[LabelScore]) -> float:
@@ -83,7 +85,10 @@ def _binary(name: str, truth: list[bool], predicted: list[bool]) -> dict[str, An
         "task": name,
         "n": len(truth),
         **_score_dict(score),
-        "confusion": {"labels": ["no", "yes"], "rows_true_columns_predicted": confusion(as_text, predicted_text, ["no", "yes"])},
+        "confusion": {
+            "labels": ["no", "yes"],
+            "rows_true_columns_predicted": confusion(as_text, predicted_text, ["no", "yes"]),
+        },
     }
 
 
@@ -110,7 +115,9 @@ def evaluate(heads: Heads, examples: Sequence[Example], outputs: HeadOutputs) ->
         if not rows:
             continue
         tasks: dict[str, Any] = {
-            "polarity": _single("polarity", [examples[i].polarity for i in rows], [polarity[i] for i in rows], POLARITIES)
+            "polarity": _single(
+                "polarity", [examples[i].polarity for i in rows], [polarity[i] for i in rows], POLARITIES
+            )
         }
         if source == "written":
             tasks["voice"] = _single("voice", [examples[i].voice or "" for i in rows], [voice[i] for i in rows], VOICES)
@@ -127,7 +134,9 @@ def evaluate(heads: Heads, examples: Sequence[Example], outputs: HeadOutputs) ->
     return results
 
 
-def _targets(groups: dict[str, Any], examples: Sequence[Example], outputs: HeadOutputs, heads: Heads) -> list[dict[str, Any]]:
+def _targets(
+    groups: dict[str, Any], examples: Sequence[Example], outputs: HeadOutputs, heads: Heads
+) -> list[dict[str, Any]]:
     written = [i for i, e in enumerate(examples) if e.source == "written"]
     signal_on = outputs.signals >= np.array(heads.signals.thresholds)
     voices = [VOICES[i] for i in outputs.voice.argmax(axis=1)]
@@ -135,10 +144,14 @@ def _targets(groups: dict[str, Any], examples: Sequence[Example], outputs: HeadO
         "polarity macro-F1 (fr)": groups["written-fr"]["polarity"]["macro_f1"],
         "polarity macro-F1 (en)": groups["written-en"]["polarity"]["macro_f1"],
         "disappointment F1": _binary(
-            "d", [("disappointment" in (examples[i].signals or ())) for i in written], [bool(signal_on[i, 0]) for i in written]
+            "d",
+            [("disappointment" in (examples[i].signals or ())) for i in written],
+            [bool(signal_on[i, 0]) for i in written],
         )["f1"],
         "churn intent F1": _binary(
-            "c", [("churn_intent" in (examples[i].signals or ())) for i in written], [bool(signal_on[i, 1]) for i in written]
+            "c",
+            [("churn_intent" in (examples[i].signals or ())) for i in written],
+            [bool(signal_on[i, 1]) for i in written],
         )["f1"],
         "voice accuracy": round(sum(examples[i].voice == voices[i] for i in written) / max(len(written), 1), 4),
     }
@@ -158,9 +171,18 @@ def render_markdown(results: dict[str, Any]) -> str:
         "| metric | target | measured | met |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {t['metric']} | {t['target']:.2f} | {t['measured']:.3f} | {'yes' if t['met'] else 'no'} |" for t in results["targets"]]
+    lines += [
+        f"| {t['metric']} | {t['target']:.2f} | {t['measured']:.3f} | {'yes' if t['met'] else 'no'} |"
+        for t in results["targets"]
+    ]
     for group, tasks in results["groups"].items():
-        lines += ["", f"## {group}", "", "| task | label | precision | recall | F1 | support |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## {group}",
+            "",
+            "| task | label | precision | recall | F1 | support |",
+            "|---|---|---|---|---|---|",
+        ]
         for name, task in tasks.items():
             entries = task if isinstance(task, list) else [task]
             for entry in entries:
@@ -173,7 +195,12 @@ def render_markdown(results: dict[str, Any]) -> str:
             if name in tasks:
                 matrix = tasks[name]["confusion"]
                 labels = matrix["labels"]
-                lines += ["", f"{name} confusion (rows: true, columns: predicted)", "", "| | " + " | ".join(labels) + " |"]
+                lines += [
+                    "",
+                    f"{name} confusion (rows: true, columns: predicted)",
+                    "",
+                    "| | " + " | ".join(labels) + " |",
+                ]
                 lines.append("|---" * (len(labels) + 1) + "|")
                 lines += [
                     f"| {label} | " + " | ".join(str(v) for v in row) + " |"

@@ -103,7 +103,12 @@ class Heads:
         (directory / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
     def _named(self) -> tuple[tuple[str, LinearHead], ...]:
-        return (("polarity", self.polarity), ("signals", self.signals), ("voice", self.voice), ("aspects", self.aspects))
+        return (
+            ("polarity", self.polarity),
+            ("signals", self.signals),
+            ("voice", self.voice),
+            ("aspects", self.aspects),
+        )
 
 
 def load_heads(directory: Path = HEADS_DIR) -> Heads:

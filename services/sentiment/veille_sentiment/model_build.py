@@ -173,21 +173,19 @@ def build_embedded_model(target: Path) -> Path:
         pad_token_id=1,
     )
     model = BertModel(config, add_pooling_layer=False)
-    state = {name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in bert_state_dict(header, tensors).items()}
+    state = {
+        name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in bert_state_dict(header, tensors).items()
+    }
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [name for name in missing if not name.endswith("position_ids")]
     if missing or unexpected:
         raise ModelBuildError(f"weights do not fit BertModel: missing {missing}, unexpected {unexpected}")
+    # XLM-R's special tokens, by their role in transformers
+    roles = {"bos": "<s>", "eos": "</s>", "sep": "</s>", "cls": "<s>", "unk": "<unk>", "pad": "<pad>", "mask": "<mask>"}
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_file=str(tokenizer_file()),
-        bos_token="<s>",
-        eos_token="</s>",
-        sep_token="</s>",
-        cls_token="<s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        mask_token="<mask>",
         model_max_length=header.max_positions,
+        **{f"{role}_token": token for role, token in roles.items()},
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))

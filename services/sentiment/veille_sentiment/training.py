@@ -98,7 +98,9 @@ def _fit_binary(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, float]
 
 def _softmax_head(model: Any, labels: Sequence[str]) -> LinearHead:
     order = [list(model.classes_).index(i) for i in range(len(labels))]
-    return LinearHead(tuple(labels), model.coef_[order].astype(np.float32), model.intercept_[order].astype(np.float32), False)
+    return LinearHead(
+        tuple(labels), model.coef_[order].astype(np.float32), model.intercept_[order].astype(np.float32), False
+    )
 
 
 def _sigmoid_head(labels: Sequence[str], rows: list[np.ndarray], thresholds: list[float]) -> LinearHead:
@@ -106,7 +108,9 @@ def _sigmoid_head(labels: Sequence[str], rows: list[np.ndarray], thresholds: lis
     matrix = np.stack(rows).astype(np.float64)
     cut = np.array(thresholds)
     bias = matrix[:, -1] - np.log(cut / (1.0 - cut))
-    return LinearHead(tuple(labels), matrix[:, :-1].astype(np.float32), bias.astype(np.float32), True, (0.5,) * len(labels))
+    return LinearHead(
+        tuple(labels), matrix[:, :-1].astype(np.float32), bias.astype(np.float32), True, (0.5,) * len(labels)
+    )
 
 
 def train_heads(data: Dataset, encoder: Encoder) -> Heads:
@@ -142,7 +146,9 @@ def train_heads(data: Dataset, encoder: Encoder) -> Heads:
         aspects=_sigmoid_head(ASPECTS, aspect_rows, aspect_thresholds),
     )
     weights_digest = hashlib.sha256(
-        b"".join(h.weight.tobytes() + h.bias.tobytes() for h in (heads.polarity, heads.signals, heads.voice, heads.aspects))
+        b"".join(
+            h.weight.tobytes() + h.bias.tobytes() for h in (heads.polarity, heads.signals, heads.voice, heads.aspects)
+        )
     ).hexdigest()[:10]
     card = {
         "encoder": {
@@ -158,7 +164,7 @@ def train_heads(data: Dataset, encoder: Encoder) -> Heads:
         },
         "cross_validated_f1": {name: round(score, 4) for name, score in sorted(chosen.items())},
         "decision_thresholds": dict(zip(SIGNALS + ASPECTS, signal_thresholds + aspect_thresholds, strict=True)),
-        "method": "frozen encoder, mean-pooled embedding, one logistic regression per head (C and thresholds by 5-fold CV)",
+        "method": "frozen encoder, pooled features, a logistic regression per head (C and thresholds by 5-fold CV)",
     }
     return Heads(f"v1-{weights_digest}", heads.polarity, heads.signals, heads.voice, heads.aspects, card)
 

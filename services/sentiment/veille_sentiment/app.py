@@ -1,0 +1,96 @@
+"""The sentiment service: mentions-raw → the model, in dynamic batches → mentions-scored.
+
+decode (bad records → DLQ) → score the batch off the event loop → publish every
+scored mention and wait for acks=all → return, which commits the batch's offsets.
+A batch the model fails on is retried one mention at a time, so one bad mention
+goes to the DLQ instead of stalling the partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from faststream import FastStream
+from faststream.kafka import KafkaBroker, KafkaMessage
+
+from veille_contracts.codec import encode
+from veille_contracts.models import Mention, ScoredMention
+from veille_contracts.settings import VeilleSettings, load_settings
+from veille_contracts.streams import consumer_options, dead_letter, decode_batch_or_dead_letter, kafka_broker
+from veille_sentiment.encoder import load_encoder
+from veille_sentiment.heads import load_heads
+from veille_sentiment.scoring import Scorer
+
+SERVICE = "sentiment"
+CONSUMED = "mentions-raw"
+PRODUCED = "mentions-scored"
+GROUP = "veille-sentiment"
+LOGGER = logging.getLogger("veille.sentiment")
+
+
+def build_broker(settings: VeilleSettings, scorer: Scorer) -> KafkaBroker:
+    """A broker with one batch subscriber on mentions-raw that publishes to mentions-scored."""
+    broker = kafka_broker(settings, SERVICE)
+    subscriber = broker.subscriber(
+        CONSUMED,
+        batch=True,
+        max_records=settings.score_batch_size,
+        batch_timeout_ms=settings.score_batch_timeout_ms,
+        **consumer_options(settings, GROUP),
+    )
+
+    @subscriber
+    async def score_mentions(message: KafkaMessage) -> None:
+        decoded = await decode_batch_or_dead_letter(broker, message, CONSUMED, SERVICE)
+        if not decoded:
+            return
+        records = [record for record, _ in decoded]
+        mentions: list[Mention] = [payload for _, payload in decoded]
+        try:
+            scored: list[ScoredMention | None] = list(
+                await asyncio.to_thread(scorer.score, mentions, datetime.now(UTC))
+            )
+        except Exception:
+            LOGGER.exception("scoring a batch of %d failed; scoring its mentions one by one", len(mentions))
+            scored = [await _score_alone(broker, scorer, record, mention) for record, mention in decoded]
+        await publish_scored(broker, records, scored)
+
+    return broker
+
+
+async def _score_alone(broker: KafkaBroker, scorer: Scorer, record: Any, mention: Mention) -> ScoredMention | None:
+    try:
+        return (await asyncio.to_thread(scorer.score, [mention], datetime.now(UTC)))[0]
+    except Exception as error:
+        await dead_letter(broker, record, CONSUMED, f"scoring failed: {type(error).__name__}: {error}", SERVICE)
+        return None
+
+
+async def publish_scored(broker: KafkaBroker, records: Sequence[Any], scored: Sequence[ScoredMention | None]) -> None:
+    """Publish each scored mention keyed by its id, with the consumed record's headers (trace context)."""
+    sends = [
+        broker.publish(
+            encode(mention),
+            topic=PRODUCED,
+            key=mention.mention_id.encode(),
+            headers={name: value.decode("utf-8", "replace") for name, value in (record.headers or ())},
+        )
+        for record, mention in zip(records, scored, strict=True)
+        if mention is not None
+    ]
+    await asyncio.gather(*sends)
+
+
+def create_app(settings: VeilleSettings | None = None) -> FastStream:
+    """The sentiment service as a faststream application; the model loads before it consumes."""
+    settings = settings or load_settings()
+    scorer = Scorer(load_encoder(settings), load_heads())
+    return FastStream(build_broker(settings, scorer))
+
+
+if __name__ == "__main__":
+    asyncio.run(create_app().run())
