@@ -193,7 +193,7 @@ def demo(
     ] = False,
 ) -> None:
     """Start the embedded infrastructure, run the demo through it, then stop it."""
-    from veille.demo import run_analytics_demo
+    from veille.demo import run_analytics_demo, run_sentiment_demo
     from veille.roundtrip import run_round_trip
 
     infra = EmbeddedInfra(_settings())
@@ -206,6 +206,7 @@ def demo(
         _print_status(infra)
         settings = load_settings()
         ok = asyncio.run(run_round_trip(settings, console))
+        ok = ok and run_sentiment_demo(settings, console)
         ok = ok and run_analytics_demo(settings, console, settings.state_dir / "demo")
     finally:
         if not keep_running:
@@ -293,13 +294,12 @@ def model_info() -> None:
 @model_app.command("build")
 def model_build() -> None:
     """Build the embedded encoder and its int8 export once for this machine (reused afterwards)."""
-    from veille_sentiment.encoder import quantized_model_file, resolve_source
+    from veille_sentiment.encoder import prepare
 
-    settings = _settings()
-    source = resolve_source(settings)
+    source, exported = prepare(_settings())
     print(f"encoder: {source.location}")
-    if settings.model_int8:
-        print(f"int8 export: {quantized_model_file(source, settings.model_cache)}")
+    if exported:
+        print(f"int8 export: {exported}")
 
 
 def main() -> None:

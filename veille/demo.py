@@ -18,7 +18,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from clickhouse_connect.driver.exceptions import DatabaseError
 from rich.console import Console
 from rich.progress import Progress
@@ -29,7 +29,9 @@ from veille_analytics.dashboards import DASHBOARDS, render_sql, write_all
 from veille_analytics.report import collect, write_report
 from veille_analytics.synthetic import story
 from veille_contracts.catalog import topic
-from veille_contracts.codec import encode
+from veille_contracts.codec import decode, encode
+from veille_contracts.ids import mention_id
+from veille_contracts.models import Author, Mention, ScoredMention, SourceKind
 from veille_contracts.settings import VeilleSettings
 
 BRANDS = ("Banque Aurore", "Nimbus Mobile", "Voltéo")
@@ -56,12 +58,20 @@ async def _publish(settings: VeilleSettings, payloads: list[tuple[str, bytes]], 
         await producer.stop()
 
 
-def _start_analytics(settings: VeilleSettings) -> subprocess.Popen[bytes]:
-    log = (settings.state_dir / "logs" / "analytics.log").open("ab")
+def _start_service(settings: VeilleSettings, service: str) -> subprocess.Popen[bytes]:
+    log = (settings.state_dir / "logs" / f"{service}.log").open("ab")
     env = {**os.environ, "VEILLE_STATE_DIR": str(settings.state_dir)}
     return subprocess.Popen(
-        [sys.executable, "-m", "veille.cli", "run", "analytics"], stdout=log, stderr=subprocess.STDOUT, env=env
+        [sys.executable, "-m", "veille.cli", "run", service], stdout=log, stderr=subprocess.STDOUT, env=env
     )
+
+
+def _stop(service: subprocess.Popen[bytes]) -> None:
+    service.send_signal(signal.SIGTERM)
+    try:
+        service.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        service.kill()
 
 
 def _wait_for_rows(settings: VeilleSettings, expected: int, service: subprocess.Popen[bytes], timeout_s: float) -> int:
@@ -98,18 +108,14 @@ def run_analytics_demo(settings: VeilleSettings, console: Console, out: Path) ->
     admin.command(f"DROP DATABASE IF EXISTS `{settings.clickhouse_database}` SYNC")
     admin.close()
     console.print(f"starting the analytics service; sample: {len(mentions):,} scored mentions over {WEEKS} weeks")
-    service = _start_analytics(settings)
+    service = _start_service(settings, "analytics")
     try:
         asyncio.run(_publish(settings, payloads, console))
         began = time.monotonic()
         written = _wait_for_rows(settings, len(mentions), service, timeout_s=120)
         elapsed = time.monotonic() - began
     finally:
-        service.send_signal(signal.SIGTERM)
-        try:
-            service.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            service.kill()
+        _stop(service)
     console.print(f"{written:,}/{len(mentions):,} mentions in ClickHouse ({elapsed:.1f} s after the last publish)")
     if written < len(mentions):
         return False
@@ -139,3 +145,86 @@ def run_analytics_demo(settings: VeilleSettings, console: Console, out: Path) ->
     console.print(f"HR report: {html}\n           {pdf}")
     console.print("Grafana: `veille dashboards push` with VEILLE_GRAFANA_URL and VEILLE_GRAFANA_TOKEN set.")
     return True
+
+
+# The invented brands of the bundled labelled mentions (services/sentiment/data).
+SAMPLE_BRANDS = (
+    "Banque Aurore", "Fibrelia", "AirLune", "Maison Brise", "Vélo Lumen", "Caféo", "Nordline", "Kestrel",
+    "Orchard Bank", "Pixelia", "Harbor & Pine", "Brightwave", "Tidewell",
+)  # fmt: skip
+
+
+def sample_raw_mentions(now: datetime, per_language: int = 10) -> list[Mention]:
+    """Held-out labelled mentions (never trained on) as mentions-raw events, French and English."""
+    from veille_sentiment.corpus import written_examples
+
+    held_out = [e for e in written_examples() if e.split == "test"]
+    mentions = []
+    for lang in ("fr", "en"):
+        chosen = [e for e in held_out if e.lang == lang][::3][:per_language]
+        for index, example in enumerate(chosen):
+            brand = next((b for b in SAMPLE_BRANDS if b.lower() in example.text.lower()), SAMPLE_BRANDS[0])
+            item = f"{lang}-{index}"
+            mentions.append(
+                Mention(
+                    mention_id=mention_id("demo-sample", item),
+                    source_kind=SourceKind.FILE,
+                    source="demo-sample",
+                    source_item_id=item,
+                    brands=[brand],
+                    employer_brand=example.voice in ("employee", "candidate"),
+                    text=example.text,
+                    lang=lang,
+                    lang_confidence=0.99,
+                    author=Author(id=f"demo-author-{lang}-{index:03d}"),
+                    published_at=now - timedelta(minutes=5 * (index + 1)),
+                    ingested_at=now,
+                )
+            )
+    return mentions
+
+
+async def _read_scored(settings: VeilleSettings, wanted: set[str], timeout_s: float) -> dict[str, ScoredMention]:
+    consumer = AIOKafkaConsumer("mentions-scored", auto_offset_reset="earliest", **settings.kafka_client_options())
+    await consumer.start()
+    found: dict[str, ScoredMention] = {}
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not wanted <= set(found) and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    if (record.key or b"").decode() in wanted:
+                        scored = decode("mentions-scored", record.value or b"")
+                        found[scored.mention_id] = scored
+    finally:
+        await consumer.stop()
+    return found
+
+
+def run_sentiment_demo(settings: VeilleSettings, console: Console) -> bool:
+    """Raw mentions → the sentiment service (its own process) → mentions-scored, shown as a table."""
+    console.rule("sentiment")
+    mentions = sample_raw_mentions(datetime.now(UTC))
+    console.print(f"starting the sentiment service; sample: {len(mentions)} held-out mentions, French and English")
+    service = _start_service(settings, "sentiment")
+    try:
+        asyncio.run(_publish(settings, [("mentions-raw", encode(m)) for m in mentions], console))
+        began = time.monotonic()
+        scored = asyncio.run(_read_scored(settings, {m.mention_id for m in mentions}, timeout_s=180))
+        elapsed = time.monotonic() - began
+    finally:
+        _stop(service)
+    table = Table("text", "polarity", "signals", "voice", "aspects", title="mentions-scored")
+    for mention in mentions:
+        result = scored.get(mention.mention_id)
+        if result is None:
+            continue
+        signals = [name for name in ("disappointment", "churn_intent", "anger") if getattr(result, name) >= 0.5]
+        text = mention.text if len(mention.text) <= 70 else mention.text[:69] + "…"
+        table.add_row(text, str(result.polarity), ", ".join(signals), result.voice, ", ".join(result.aspects))
+    console.print(table)
+    console.print(
+        f"{len(scored)}/{len(mentions)} mentions scored by {next(iter(scored.values())).model.name if scored else '?'}"
+        f" ({elapsed:.1f} s after the last publish, model load and group join included)"
+    )
+    return len(scored) == len(mentions)

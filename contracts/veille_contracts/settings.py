@@ -71,7 +71,7 @@ class VeilleSettings(BaseSettings):
     model_int8: bool = Field(default=True, description="Dynamic int8 quantization of the encoder on CPU.")
     model_threads: int = Field(default=0, ge=0, le=256, description="Torch intra-op threads; 0 means all cores.")
     model_max_tokens: int = Field(default=256, ge=16, le=512, description="Longer texts are truncated.")
-    score_batch_size: int = Field(default=64, ge=1, le=4096, description="Mentions scored together at most.")
+    score_batch_size: int = Field(default=256, ge=1, le=4096, description="Mentions scored together at most.")
     score_batch_timeout_ms: int = Field(default=200, ge=1, le=60_000, description="Longest wait to fill a batch.")
     state_dir: Path = Path(".veille")
 

