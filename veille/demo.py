@@ -214,14 +214,16 @@ def run_sentiment_demo(settings: VeilleSettings, console: Console) -> bool:
         elapsed = time.monotonic() - began
     finally:
         _stop(service)
-    table = Table("text", "polarity", "signals", "voice", "aspects", title="mentions-scored")
+    table = Table(title="mentions-scored")
+    table.add_column("text", max_width=56, no_wrap=True, overflow="ellipsis")
+    for column in ("polarity", "signals", "voice", "aspects"):
+        table.add_column(column)
     for mention in mentions:
         result = scored.get(mention.mention_id)
         if result is None:
             continue
         signals = [name for name in ("disappointment", "churn_intent", "anger") if getattr(result, name) >= 0.5]
-        text = mention.text if len(mention.text) <= 70 else mention.text[:69] + "…"
-        table.add_row(text, str(result.polarity), ", ".join(signals), result.voice, ", ".join(result.aspects))
+        table.add_row(mention.text, str(result.polarity), ", ".join(signals), result.voice, ", ".join(result.aspects))
     console.print(table)
     console.print(
         f"{len(scored)}/{len(mentions)} mentions scored by {next(iter(scored.values())).model.name if scored else '?'}"

@@ -42,7 +42,16 @@ def embed_examples(encoder: Encoder, examples: Sequence[Example], cache_dir: Pat
     """Embeddings of the examples, cached by encoder and text so re-training and evaluation are quick."""
     texts = [example.text for example in examples]
     digest = hashlib.sha256(
-        "\n".join([encoder.source.location, encoder.source.version, encoder.runtime, FEATURES, f"budget={TOKEN_BUDGET}", *texts]).encode()
+        "\n".join(
+            [
+                encoder.source.location,
+                encoder.source.version,
+                encoder.runtime,
+                FEATURES,
+                f"budget={TOKEN_BUDGET}",
+                *texts,
+            ]
+        ).encode()
     ).hexdigest()[:20]
     path = cache_dir.expanduser() / "embeddings" / f"{digest}.npy"
     if path.is_file():
