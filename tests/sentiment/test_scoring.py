@@ -83,3 +83,18 @@ def test_length_bucketing_returns_rows_in_input_order(scorer: Scorer) -> None:
     # lands on its own text
     assert list(similarity.argmax(axis=1)) == [0, 1, 2]
     assert float(np.diag(similarity).min()) > 0.99
+
+
+def test_a_local_model_directory_in_veille_model_loads_through_the_same_code(scorer: Scorer) -> None:
+    from veille_contracts.settings import VeilleSettings
+    from veille_sentiment.encoder import resolve_source
+
+    directory = scorer.encoder.source.location
+    source = resolve_source(VeilleSettings(model=directory))
+    assert not source.embedded
+    assert source.location == directory
+    assert source.query_prefix == "query: "  # an e5 model, by its name
+    encoder = TorchEncoder(source, max_tokens=64, threads=0)
+    texts = ["Je résilie mon contrat demain.", "Great support, thanks!"]
+    reference = scorer.encoder.embed(texts)
+    assert float((encoder.embed(texts) * reference).sum(axis=1).min()) > 0.97
