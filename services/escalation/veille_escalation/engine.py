@@ -1,0 +1,61 @@
+"""The escalation engine: every detector on every scored mention, findings into the incident book.
+
+Pure and synchronous: the service feeds it mentions and verdicts and ships
+what it returns. Replaying the same mentions in the same order gives the same
+alerts, which is how the service rebuilds its windows after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from veille_contracts.models import Alert, AlertFeedback, AlertKind, ScoredMention, ScoreStatus
+from veille_escalation.detectors.single import advocate, churn_risk, influential_author
+from veille_escalation.detectors.spike import SpikeDetector, SpikeSettings
+from veille_escalation.detectors.trend import DriftDetector, EmployerBrandDetector, TrendSettings
+from veille_escalation.findings import Finding
+from veille_escalation.incidents import IncidentBook
+
+Detector = Callable[[ScoredMention, float], list[Finding]]
+
+
+@dataclass
+class Escalation:
+    """Detectors, each with the kind whose feedback tunes it, and the incident book."""
+
+    spike: SpikeSettings = field(default_factory=SpikeSettings)
+    trend: TrendSettings = field(default_factory=TrendSettings)
+    book: IncidentBook = field(default_factory=IncidentBook)
+
+    def __post_init__(self) -> None:
+        drift, employer = DriftDetector(self.trend), EmployerBrandDetector(self.trend)
+        self.detectors: list[tuple[AlertKind, Detector]] = [
+            (AlertKind.CHURN_RISK, churn_risk),
+            (AlertKind.INFLUENTIAL_AUTHOR, influential_author),
+            (AlertKind.ADVOCATE, advocate),
+            (AlertKind.SPIKE, SpikeDetector(self.spike).observe),
+            (AlertKind.DRIFT, drift.observe),
+            (AlertKind.EMPLOYER_BRAND, employer.observe),
+        ]
+
+    def observe(self, mention: ScoredMention) -> list[Alert]:
+        """The alerts (new ones and new revisions) this mention causes."""
+        if mention.status is not ScoreStatus.SCORED:
+            return []
+        brand = mention.brands[0]
+        alerts = []
+        for kind, detect in self.detectors:
+            for finding in detect(mention, self.book.scale(brand, kind)):
+                alert = self.book.record(finding)
+                if alert is not None:
+                    alerts.append(alert)
+        return alerts
+
+    def feedback(self, verdict: AlertFeedback) -> Alert:
+        return self.book.feedback(verdict)
+
+    def scope_of(self, alert: Alert) -> str:
+        """The incident scope of a known alert (sent along in the alert's headers)."""
+        key = self.book.by_id.get(alert.alert_id)
+        return key[2] if key else ""
