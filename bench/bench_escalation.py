@@ -29,7 +29,7 @@ SEEDS = tuple(int(s) for s in os.environ.get("BENCH_ESCALATION_SEEDS", "7,11,23"
 def naive_rule(scenario: Scenario) -> dict[str, float]:
     """Alert when the last hour's negatives exceed twice the running hourly mean (one alert per brand-hour)."""
     negatives: dict[str, list[Any]] = defaultdict(list)
-    alerts = []
+    alerts: list[tuple[tuple[str, Any], Any]] = []
     for mention in scenario.mentions:
         if mention.polarity is not Polarity.NEGATIVE:
             continue
@@ -58,7 +58,7 @@ def naive_rule(scenario: Scenario) -> dict[str, float]:
 
 
 def main() -> None:
-    runs = []
+    runs: list[dict[str, Any]] = []
     for seed in SEEDS:
         scenario = generate(seed=seed)
         runs.append({"seed": seed, "veille": score(scenario, run(scenario)), "naive": naive_rule(scenario)})
