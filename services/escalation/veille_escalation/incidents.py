@@ -73,8 +73,11 @@ class IncidentBook:
         if incident and incident.alert.status not in CLOSED and now - incident.last_seen <= COOLDOWN[finding.kind]:
             return self._update(incident, finding, level, ids)
         window_start = finding.window_start
+        new_id = alert_id(finding.brand, finding.kind.value, window_start, finding.scope)
+        if incident and incident.alert.alert_id == new_id:
+            return None  # people closed this very incident; the same window does not reopen it
         alert = Alert(
-            alert_id=alert_id(finding.brand, finding.kind.value, window_start, finding.scope),
+            alert_id=new_id,
             revision=1,
             brand=finding.brand,
             kind=finding.kind,
