@@ -147,11 +147,8 @@ def bert_state_dict(header: Q4Header, tensors: dict[str, np.ndarray]) -> dict[st
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def build_embedded_model(target: Path) -> Path:
