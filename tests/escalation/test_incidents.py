@@ -54,7 +54,8 @@ def test_a_replay_gives_the_same_alerts() -> None:
 
 def test_lifecycle_open_acknowledged_resolved_and_no_way_back() -> None:
     engine = Escalation()
-    alert = engine.observe(_churn(0))[0]
+    first = _churn(0)
+    alert = engine.observe(first)[0]
     acknowledged = engine.feedback(_verdict(alert.alert_id, AlertStatus.ACKNOWLEDGED))
     resolved = engine.feedback(_verdict(alert.alert_id, AlertStatus.RESOLVED, 120))
     assert (acknowledged.status, acknowledged.revision) == (AlertStatus.ACKNOWLEDGED, 2)
@@ -63,8 +64,10 @@ def test_lifecycle_open_acknowledged_resolved_and_no_way_back() -> None:
         engine.feedback(_verdict(alert.alert_id, AlertStatus.OPEN))
     with pytest.raises(FeedbackError, match="unknown alert"):
         engine.feedback(_verdict("0" * 32, AlertStatus.RESOLVED))
-    # a resolved incident is closed: the same author speaking again opens a new alert revision 1
-    assert engine.observe(_churn(200))[0].revision == 1
+    # the same post replayed changes nothing; a new post of the same customer that day reopens the incident
+    assert engine.observe(first) == []
+    reopened = engine.observe(_churn(200))[0]
+    assert (reopened.alert_id, reopened.revision, reopened.status) == (alert.alert_id, 4, AlertStatus.OPEN)
 
 
 def test_false_alarms_raise_the_detectors_threshold_for_that_brand_within_bounds() -> None:

@@ -6,8 +6,9 @@ A finding within the kind's cooldown of the incident's last finding updates it
 the evidence grows by a quarter or severity rises, so a long wave does not
 flood the channel. `alert_id` is deterministic, so a replay after a restart
 produces the same alerts, and the book is restored from the `alerts` topic.
-Lifecycle: open → acknowledged → resolved, or false alarm; a false alarm
-makes that detector less sensitive for that brand, within bounds.
+Lifecycle: open → acknowledged → resolved, or false alarm; new evidence in the
+same window reopens a closed incident (replayed evidence does not). A false
+alarm makes that detector less sensitive for that brand, within bounds.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class IncidentBook:
         window_start = finding.window_start
         new_id = alert_id(finding.brand, finding.kind.value, window_start, finding.scope)
         if incident and incident.alert.alert_id == new_id:
-            return None  # people closed this very incident; the same window does not reopen it
+            return self._reopen(incident, finding, level, ids)
         alert = Alert(
             alert_id=new_id,
             revision=1,
@@ -115,6 +116,28 @@ class IncidentBook:
             incident.alert = updated
             return None
         incident.alert = updated.model_copy(update={"revision": alert.revision + 1, "updated_at": finding.detected_at})
+        incident.emitted_evidence = len(merged)
+        return incident.alert
+
+    def _reopen(self, incident: Incident, finding: Finding, level: int, ids: list[str]) -> Alert | None:
+        """New evidence for a closed incident of the same window reopens it; replayed evidence does not."""
+        alert = incident.alert
+        if set(ids) <= set(alert.evidence_mention_ids):
+            return None
+        merged = list(dict.fromkeys([*alert.evidence_mention_ids, *ids]))[:MAX_EVIDENCE]
+        incident.alert = alert.model_copy(
+            update={
+                "status": AlertStatus.OPEN,
+                "revision": alert.revision + 1,
+                "severity": level,
+                "deadline": finding.detected_at + deadline_after(level),
+                "evidence_mention_ids": merged,
+                "window_end": max(alert.window_end, finding.window_end),
+                "explanation": explain(finding),
+                "updated_at": finding.detected_at,
+            }
+        )
+        incident.last_seen = finding.detected_at
         incident.emitted_evidence = len(merged)
         return incident.alert
 
