@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, TextIO
 
-from veille_sentiment.scoring import MIN_CHARACTERS, SCORED_LANGUAGES, Reading, Scorer
+from veille_sentiment.scoring import Reading, Scorer, why_unscorable
 
 BATCH = 64
 
@@ -45,12 +45,7 @@ def parse_line(number: int, line: str) -> tuple[dict[str, Any] | None, str | Non
 
 
 def unscorable(item: dict[str, Any]) -> str | None:
-    if len(item["text"].strip()) < MIN_CHARACTERS:
-        return "empty text"
-    lang = item.get("lang")
-    if lang and lang.lower() not in SCORED_LANGUAGES:
-        return f"language {lang!r} is not supported (scored: en, fr)"
-    return None
+    return why_unscorable(item["text"], item.get("lang"))
 
 
 def with_reading(item: dict[str, Any], reading: Reading) -> dict[str, Any]:

@@ -72,10 +72,15 @@ def text_of(mention: Mention) -> str:
 
 def unscorable_reason(mention: Mention) -> str | None:
     """Why a mention cannot be scored, or None when it can."""
-    if len(text_of(mention).strip()) < MIN_CHARACTERS:
+    return why_unscorable(text_of(mention), mention.lang)
+
+
+def why_unscorable(text: str, lang: str | None) -> str | None:
+    """Why a text cannot be scored (too short, a language the heads were not evaluated on), or None."""
+    if len(text.strip()) < MIN_CHARACTERS:
         return "empty text"
-    if mention.lang not in SCORED_LANGUAGES:
-        return f"language {mention.lang!r} is not supported (scored: en, fr)"
+    if lang and lang.lower() not in SCORED_LANGUAGES:
+        return f"language {lang!r} is not supported (scored: en, fr)"
     return None
 
 
