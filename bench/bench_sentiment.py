@@ -48,6 +48,14 @@ def length_mix(count: int) -> list[str]:
     return texts
 
 
+def _latency_ms(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "batch_p50_ms": statistics.median(ordered) * 1000,
+        "batch_p99_ms": ordered[max(0, round(0.99 * len(ordered)) - 1)] * 1000,
+    }
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -76,8 +84,7 @@ def _veille(int8: bool, count: int, queue: Any) -> None:
             "mentions": count,
             "batch": batch,
             "mentions_per_s": count / elapsed,
-            "batch_p50_ms": statistics.median(latencies) * 1000,
-            "batch_p99_ms": sorted(latencies)[max(0, round(0.99 * len(latencies)) - 1)] * 1000,
+            **_latency_ms(latencies),
             "peak_rss_mb": _peak_rss_mb(),
         }
     )
@@ -108,8 +115,7 @@ def _baseline(count: int, queue: Any) -> None:
             "mentions": count,
             "batch": 1,
             "mentions_per_s": count / elapsed,
-            "batch_p50_ms": statistics.median(latencies) * 1000,
-            "batch_p99_ms": sorted(latencies)[max(0, round(0.99 * len(latencies)) - 1)] * 1000,
+            **_latency_ms(latencies),
             "peak_rss_mb": _peak_rss_mb(),
         }
     )
@@ -128,9 +134,7 @@ def _in_process(target: Any, *args: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    from veille_sentiment.encoder import _Batching
-
-    tokens = _token_lengths(length_mix(SCORED), _Batching)
+    tokens = _token_lengths(length_mix(SCORED))
     runs = {
         "veille_int8": _in_process(_veille, True, SCORED),
         "veille_fp32": _in_process(_veille, False, max(SCORED // 4, 64)),
@@ -155,7 +159,7 @@ def main() -> None:
     console.print(f"tokens per mention: {tokens}; veille int8 is {ratio:.1f}× the baseline")
 
 
-def _token_lengths(texts: list[str], batching: Any) -> dict[str, float]:
+def _token_lengths(texts: list[str]) -> dict[str, float]:
     from veille_contracts.settings import load_settings
     from veille_sentiment.encoder import _load_tokenizer, resolve_source
 
