@@ -17,7 +17,7 @@ from veille_contracts.settings import ENV_PREFIX, VeilleSettings
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 SERVICES = ("ingest", "sentiment", "escalation", "analytics")
-_SUBSTITUTION = re.compile(r"\$\{(?P<name>[A-Z_]+)(?::?[?-][^}]*)?\}")
+_SUBSTITUTION = re.compile(r"\$\{(?P<name>[A-Z_]+)(?::?(?P<op>[?-])(?P<default>[^}]*))?\}")
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,8 @@ def compose() -> dict[str, Any]:
 
 
 def _substituted(value: str) -> str:
-    return _SUBSTITUTION.sub(lambda m: f"secret-for-{m['name'].lower()}", value)
+    """As compose would with the variable unset: its default, or (when required) a stand-in secret."""
+    return _SUBSTITUTION.sub(lambda m: m["default"] if m["op"] == "-" else f"secret-for-{m['name'].lower()}", value)
 
 
 def test_compose_file_is_valid_against_the_compose_specification() -> None:
@@ -68,7 +69,8 @@ def test_service_environment_matches_the_settings_model(compose: dict[str, Any],
     fields = {f"{ENV_PREFIX}{field.upper()}" for field in VeilleSettings.model_fields}
     unknown = {k for k in environment if k.startswith(ENV_PREFIX)} - fields
     assert not unknown, f"{name}: variables the settings model does not know: {sorted(unknown)}"
-    values = {k.removeprefix(ENV_PREFIX).lower(): v for k, v in environment.items() if k.startswith(ENV_PREFIX)}
+    # an empty variable counts as unset, as in the services (env_ignore_empty)
+    values = {k.removeprefix(ENV_PREFIX).lower(): v for k, v in environment.items() if k.startswith(ENV_PREFIX) and v}
     settings = VeilleSettings.model_validate(values)
     assert settings.kafka_bootstrap_servers == "kafka:9092"
     assert settings.clickhouse_host == "clickhouse"

@@ -183,7 +183,8 @@ def run(service: Annotated[str, typer.Argument(help="ingest | sentiment | escala
     except ModuleNotFoundError as error:
         errors.print(f"[red]service {service} is not installed or not built yet[/red] ({error.name})")
         raise typer.Exit(2) from None
-    asyncio.run(module.create_app(settings).run())
+    serve = getattr(module, "serve", None)  # a service with HTTP endpoints serves them too
+    asyncio.run(serve(settings) if serve else module.create_app(settings).run())
 
 
 @app.command("demo")

@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from veille_contracts.models import Audience
+
 ENV_PREFIX = "VEILLE_"
 INFRA_ENV_FILE = "infra.env"
 
@@ -23,7 +25,7 @@ class SettingsError(ValueError):
 class VeilleSettings(BaseSettings):
     """Where the broker, ClickHouse, the model and local state are, and how to talk to them."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_ignore_empty=True)
 
     # Kafka
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:19092", description="host:port[,host:port…]")
@@ -81,6 +83,29 @@ class VeilleSettings(BaseSettings):
     clickhouse_tcp_port: int = Field(default=19000, ge=0, le=65535)
     broker_storage: str = Field(default="memory://tansu/", description="tansu storage engine URL.")
     broker_binary: Path | None = Field(default=None, description="tansu binary; found next to Python if unset.")
+
+    # Escalation: where alerts are sent besides the `alerts` topic, and the HTTP endpoint for feedback
+    notify_webhook_url: AnyHttpUrl | None = Field(default=None, description="Generic webhook: JSON, HMAC-signed.")
+    notify_webhook_secret: SecretStr | None = Field(default=None, description="Shared secret of the webhook's HMAC.")
+    notify_slack_url: AnyHttpUrl | None = Field(default=None, description="Slack-compatible incoming webhook.")
+    notify_smtp_host: str | None = Field(default=None, description="SMTP server for e-mail alerts.")
+    notify_smtp_port: int = Field(default=587, ge=1, le=65535)
+    notify_smtp_starttls: bool = True
+    notify_smtp_user: str | None = None
+    notify_smtp_password: SecretStr | None = None
+    notify_email_from: str = "veille@localhost"
+    notify_email_to: dict[Audience, list[str]] = Field(
+        default_factory=dict, description='JSON, per audience: {"customer_service": ["cs@example.org"], "hr": [...]}'
+    )
+    notify_email_max_severity: int = Field(default=4, ge=1, le=4, description="E-mail only alerts this urgent.")
+    notify_language: Literal["en", "fr"] = "en"
+    notify_attempts: int = Field(default=6, ge=1, le=20, description="Tries per alert before it is dead-lettered.")
+    notify_backoff_s: float = Field(default=1.0, gt=0, le=60, description="First retry delay; doubles each time.")
+    feedback_token: SecretStr | None = Field(
+        default=None, description="Bearer token of POST /feedback; the endpoint refuses everything while unset."
+    )
+    escalation_http_port: int = Field(default=18083, ge=0, le=65535, description="Health, stats and feedback.")
+    http_host: str = Field(default="127.0.0.1", description="Where the services' HTTP endpoints listen.")
 
     service_name: str = "veille"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -145,6 +170,6 @@ def load_settings(**overrides: Any) -> VeilleSettings:
         lines = []
         for issue in error.errors():
             field = str(issue["loc"][0]) if issue["loc"] else "?"
-            shown = "<hidden>" if "password" in field else repr(issue.get("input"))
+            shown = "<hidden>" if any(w in field for w in ("password", "secret", "token")) else repr(issue.get("input"))
             lines.append(f"{env_name(field)}={shown}: {issue['msg']}")
         raise SettingsError("bad setting: " + "; ".join(lines)) from None

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
@@ -24,6 +26,7 @@ from veille_contracts.codec import DecodeError, dead_letter_headers, decode
 from veille_contracts.settings import VeilleSettings
 
 AT_LEAST_ONCE = AckPolicy.NACK_ON_ERROR
+LOGGER = logging.getLogger("veille.streams")
 
 
 def _security(settings: VeilleSettings) -> BaseSecurity | None:
@@ -153,3 +156,39 @@ def _cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+async def start_unread_partitions_at_the_beginning(broker: KafkaBroker, settings: VeilleSettings) -> None:
+    """Commit offset 0 for every partition the broker's consumer groups have never committed.
+
+    Call before the broker starts. A partition a group never read would start
+    wherever the broker answers "earliest", and the embedded broker sometimes
+    answers with the end of the log, which skips what is already there (a
+    service restarted after a crash, a group new to a topic). Where retention
+    has removed offset 0, `auto_offset_reset=earliest` takes the first offset
+    kept. A group that already has live members refuses the commit; they have
+    positions of their own, so that is left as it is.
+    """
+    groups: dict[str, set[str]] = {}
+    for subscriber in broker.subscribers:
+        group = getattr(subscriber, "group_id", None)
+        if group:
+            groups.setdefault(group, set()).update(topic.name for topic in getattr(subscriber, "topics", ()))
+    for group, topics in groups.items():
+        consumer = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, **settings.kafka_client_options())
+        await consumer.start()
+        try:
+            await consumer.topics()  # fetches the cluster metadata
+            partitions = [
+                TopicPartition(name, p)
+                for name in sorted(topics)
+                for p in sorted(consumer.partitions_for_topic(name) or ())
+            ]
+            consumer.assign(partitions)
+            unread = {tp: 0 for tp in partitions if await consumer.committed(tp) is None}
+            if unread:
+                await consumer.commit(unread)
+        except KafkaError as error:
+            LOGGER.info("group %s keeps its positions: %s", group, error)
+        finally:
+            await consumer.stop()

@@ -11,7 +11,7 @@ from tests.escalation.helpers import T0, connector, post, small
 from veille_contracts.codec import encode, validate
 from veille_contracts.models import AlertFeedback, AlertKind, AlertStatus, Polarity, ScoredMention
 from veille_escalation.engine import Escalation
-from veille_escalation.incidents import SCALE_MAX, FeedbackError
+from veille_escalation.incidents import SCALE_MAX, FeedbackError, UnknownAlertError
 
 
 def _churn(minutes: int, author: int = 1, churn: float = 0.9) -> ScoredMention:
@@ -92,3 +92,29 @@ def test_an_alert_restored_from_the_topic_is_revised_not_duplicated() -> None:
     restarted.book.restore(alert, scope)
     update = restarted.observe(_churn(20))
     assert [(a.alert_id, a.revision) for a in update] == [(alert.alert_id, 2)]
+
+
+def test_verdicts_read_back_from_the_topic_restore_the_tuned_thresholds_and_the_false_alarm_rate() -> None:
+    engine = Escalation()
+    published = []  # every revision, in topic order
+    for author in range(3):
+        alert = engine.observe(_churn(author, author=author, churn=0.97))[0]
+        published.append((alert, engine.scope_of(alert)))
+        status = AlertStatus.FALSE_ALARM if author < 2 else AlertStatus.ACKNOWLEDGED
+        published.append((engine.feedback(_verdict(alert.alert_id, status)), engine.scope_of(alert)))
+    restarted = Escalation()
+    for alert, scope in published + published:  # a second read of the same revisions counts nothing more
+        restarted.book.restore(alert, scope)
+    assert restarted.book.false_alarm_rate() == engine.book.false_alarm_rate() == {"churn_risk": 2 / 3}
+    assert restarted.book.scales == engine.book.scales
+    assert restarted.book.stats()["verdicts"] == {"churn_risk/acknowledged": 1, "churn_risk/false_alarm": 2}
+
+
+def test_a_verdict_is_checked_before_it_is_applied() -> None:
+    engine = Escalation()
+    alert = engine.observe(_churn(0))[0]
+    engine.feedback(_verdict(alert.alert_id, AlertStatus.RESOLVED))
+    with pytest.raises(FeedbackError, match="cannot become acknowledged"):
+        engine.book.check(_verdict(alert.alert_id, AlertStatus.ACKNOWLEDGED))
+    with pytest.raises(UnknownAlertError):
+        engine.book.check(_verdict("0" * 32, AlertStatus.ACKNOWLEDGED))

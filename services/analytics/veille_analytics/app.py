@@ -16,7 +16,13 @@ from veille_analytics.clickhouse import connect
 from veille_analytics.schema import migrate
 from veille_analytics.sinks import ClickHouseSink, batch_token
 from veille_contracts.settings import VeilleSettings, load_settings
-from veille_contracts.streams import consumer_options, dead_letter, decode_batch_or_dead_letter, kafka_broker
+from veille_contracts.streams import (
+    consumer_options,
+    dead_letter,
+    decode_batch_or_dead_letter,
+    kafka_broker,
+    start_unread_partitions_at_the_beginning,
+)
 
 SERVICE = "analytics"
 
@@ -68,7 +74,8 @@ def create_app(settings: VeilleSettings | None = None) -> FastStream:
     settings = settings or load_settings()
     client = connect(settings)
     migrate(client, settings.retention_days)
-    return FastStream(build_broker(settings, ClickHouseSink(client)))
+    broker = build_broker(settings, ClickHouseSink(client))
+    return FastStream(broker, on_startup=[lambda: start_unread_partitions_at_the_beginning(broker, settings)])
 
 
 if __name__ == "__main__":

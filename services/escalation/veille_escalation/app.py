@@ -7,6 +7,8 @@ without emitting. Live: decode (bad records → DLQ) → engine → publish ever
 alert with acks=all (key alert_id, incident scope and trace context in the
 headers) → return, which commits. A restart replays what was not committed;
 the incident book recognises the evidence, so nothing is emitted twice.
+Each configured notifier (webhook, Slack, e-mail) reads `alerts` in its own
+group; HTTP serves /feedback, /health, /ready and /stats.
 """
 
 from __future__ import annotations
@@ -17,26 +19,39 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from faststream import FastStream
+from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry import metrics
 
 from veille_contracts.codec import DecodeError, decode, encode
 from veille_contracts.models import Alert, AlertFeedback, ScoredMention
 from veille_contracts.settings import VeilleSettings, load_settings
-from veille_contracts.streams import consumer_options, dead_letter, decode_batch_or_dead_letter, kafka_broker
+from veille_contracts.streams import (
+    consumer_options,
+    dead_letter,
+    decode_batch_or_dead_letter,
+    kafka_broker,
+    start_unread_partitions_at_the_beginning,
+)
 from veille_escalation.engine import Escalation
+from veille_escalation.http import http_routes
 from veille_escalation.incidents import FeedbackError
+from veille_escalation.notifiers import Notifier, RetryPolicy, deliver, notifiers_from_settings, should_notify
 
 SERVICE = "escalation"
 GROUP = "veille-escalation"
 FEEDBACK_GROUP = "veille-escalation-feedback"
 SCOPE_HEADER = "veille-incident-scope"
+NOTIFY_GROUP = "veille-notify-{}"
+# a notifier's group seeing the topic for the first time does not page people about last month's incidents
+NOTIFY_MAX_AGE = timedelta(hours=24)
 REPLAY = timedelta(days=35)  # the longest window: four weeks before the last week of employee voice
 LOGGER = logging.getLogger("veille.escalation")
 
 
-def build_broker(settings: VeilleSettings, engine: Escalation) -> KafkaBroker:
+def build_broker(settings: VeilleSettings, engine: Escalation, notifiers: Sequence[Notifier] = ()) -> KafkaBroker:
     broker = kafka_broker(settings, SERVICE)
     mentions = broker.subscriber(
         "mentions-scored", batch=True, max_records=500, batch_timeout_ms=100, **consumer_options(settings, GROUP)
@@ -61,7 +76,33 @@ def build_broker(settings: VeilleSettings, engine: Escalation) -> KafkaBroker:
             return
         await publish_alerts(broker, engine, [alert], record.headers or ())
 
+    policy = RetryPolicy(attempts=settings.notify_attempts, backoff_s=settings.notify_backoff_s)
+    for notifier in notifiers:
+        subscriber = broker.subscriber("alerts", **consumer_options(settings, NOTIFY_GROUP.format(notifier.name)))
+        subscriber(_notify_through(broker, notifier, policy))
     return broker
+
+
+def _notify_through(broker: KafkaBroker, notifier: Notifier, policy: RetryPolicy) -> Any:
+    """The consumer of `alerts` for one channel: deliver, or dead-letter what cannot be delivered."""
+
+    async def notify(message: KafkaMessage) -> None:
+        record: Any = message.raw_message
+        try:
+            alert: Alert = decode("alerts", record.value or b"")
+        except DecodeError as error:  # analytics, the topic's main reader, dead-letters it
+            LOGGER.warning("%s: skipped an undecodable alert at offset %s: %s", notifier.name, record.offset, error)
+            return
+        age = datetime.now(UTC) - datetime.fromtimestamp(record.timestamp / 1000, UTC)
+        if not (should_notify(alert) and notifier.accepts(alert)) or age > NOTIFY_MAX_AGE:
+            return
+        outcome = await deliver(notifier, alert, policy)
+        if not outcome.delivered:
+            reason = f"not delivered by {notifier.name} after {outcome.attempts} attempt(s): {outcome.error}"
+            await dead_letter(broker, record, "alerts", reason, f"{SERVICE}-notify-{notifier.name}")
+
+    notify.__name__ = f"notify_{notifier.name}"
+    return notify
 
 
 async def publish_alerts(broker: KafkaBroker, engine: Escalation, alerts: Sequence[Alert], headers: Any) -> None:
@@ -158,19 +199,48 @@ async def _committed(
         await probe.stop()
 
 
-def create_app(settings: VeilleSettings | None = None) -> FastStream:
+def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     """The escalation service; its state is rebuilt from the topics before it consumes."""
     settings = settings or load_settings()
     engine = Escalation()
-    broker = build_broker(settings, engine)
-    app = FastStream(broker)
+    client = httpx.AsyncClient(timeout=10.0)
+    broker = build_broker(settings, engine, notifiers_from_settings(settings, client))
+    ready = {"rebuilt": False}
+    app = AsgiFastStream(broker, asgi_routes=http_routes(settings, broker, engine, ready))
+    observe_false_alarms(engine)
 
     @app.on_startup
     async def restore_state() -> None:
+        await start_unread_partitions_at_the_beginning(broker, settings)
         await rebuild(settings, engine)
+
+    @app.after_startup
+    async def mark_ready() -> None:
+        ready["rebuilt"] = True
+
+    @app.after_shutdown
+    async def close_client() -> None:
+        await client.aclose()
 
     return app
 
 
+def observe_false_alarms(engine: Escalation, meter: metrics.Meter | None = None) -> None:
+    """The false-alarm rate per alert kind as an OpenTelemetry gauge (read at each export)."""
+
+    def rates(_options: metrics.CallbackOptions) -> list[metrics.Observation]:
+        return [metrics.Observation(rate, {"kind": kind}) for kind, rate in engine.book.false_alarm_rate().items()]
+
+    (meter or metrics.get_meter("veille.escalation")).create_observable_gauge(
+        "veille.escalation.false_alarm_rate", callbacks=[rates], unit="1", description="False alarms over verdicts"
+    )
+
+
+async def serve(settings: VeilleSettings) -> None:
+    """Run the service with its HTTP endpoints until SIGTERM or Ctrl-C."""
+    port = str(settings.escalation_http_port)
+    await create_app(settings).run(run_extra_options={"host": settings.http_host, "port": port})
+
+
 if __name__ == "__main__":
-    asyncio.run(create_app().run())
+    asyncio.run(serve(load_settings()))

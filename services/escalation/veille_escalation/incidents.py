@@ -34,6 +34,7 @@ COOLDOWN = {
 MAX_EVIDENCE = 50
 GROWTH_TO_REEMIT = 1.25
 CLOSED = frozenset({AlertStatus.RESOLVED, AlertStatus.FALSE_ALARM})
+VERDICTS = CLOSED | {AlertStatus.ACKNOWLEDGED}
 NEXT_STATUS = {
     AlertStatus.OPEN: {AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED, AlertStatus.FALSE_ALARM},
     AlertStatus.ACKNOWLEDGED: {AlertStatus.RESOLVED, AlertStatus.FALSE_ALARM},
@@ -45,6 +46,10 @@ SCALE_UP, SCALE_DOWN, SCALE_MAX, SCALE_MIN = 1.15, 0.95, 2.0, 1.0
 
 class FeedbackError(ValueError):
     """Feedback that cannot apply: unknown alert or a transition the lifecycle forbids."""
+
+
+class UnknownAlertError(FeedbackError):
+    """Feedback about an alert this service never raised."""
 
 
 @dataclass
@@ -141,25 +146,25 @@ class IncidentBook:
         incident.emitted_evidence = len(merged)
         return incident.alert
 
-    def feedback(self, verdict: AlertFeedback) -> Alert:
-        """Apply a person's verdict; returns the alert's new revision."""
+    def check(self, verdict: AlertFeedback) -> Alert:
+        """The alert a verdict is about; `FeedbackError` if it is unknown or the lifecycle forbids the change."""
         key = self.by_id.get(verdict.alert_id)
         if key is None:
-            raise FeedbackError(f"unknown alert {verdict.alert_id}")
-        incident = self.incidents[key]
-        alert = incident.alert
-        if verdict.status == alert.status:
-            return alert
-        if verdict.status not in NEXT_STATUS.get(alert.status, set()):
+            raise UnknownAlertError(f"unknown alert {verdict.alert_id}")
+        alert = self.incidents[key].alert
+        if verdict.status != alert.status and verdict.status not in NEXT_STATUS.get(alert.status, set()):
             raise FeedbackError(
                 f"alert {alert.alert_id} is {alert.status.value}; it cannot become {verdict.status.value}"
             )
-        brand, kind = alert.brand, alert.kind
-        if verdict.status is AlertStatus.FALSE_ALARM:
-            self.scales[(brand, kind)] = min(SCALE_MAX, self.scale(brand, kind) * SCALE_UP)
-        elif alert.status is AlertStatus.OPEN:  # first confirmation only
-            self.scales[(brand, kind)] = max(SCALE_MIN, self.scale(brand, kind) * SCALE_DOWN)
-        self.verdicts[(kind, verdict.status)] += 1
+        return alert
+
+    def feedback(self, verdict: AlertFeedback) -> Alert:
+        """Apply a person's verdict; returns the alert's new revision."""
+        alert = self.check(verdict)
+        if verdict.status == alert.status:
+            return alert
+        self._judged(alert, verdict.status)
+        incident = self.incidents[self.by_id[alert.alert_id]]
         incident.alert = alert.model_copy(
             update={
                 "status": verdict.status,
@@ -169,12 +174,26 @@ class IncidentBook:
         )
         return incident.alert
 
+    def _judged(self, alert: Alert, status: AlertStatus) -> None:
+        """Count a verdict and tune the detector's sensitivity for the brand."""
+        brand, kind = alert.brand, alert.kind
+        if status is AlertStatus.FALSE_ALARM:
+            self.scales[(brand, kind)] = min(SCALE_MAX, self.scale(brand, kind) * SCALE_UP)
+        elif alert.status is AlertStatus.OPEN:  # first confirmation only
+            self.scales[(brand, kind)] = max(SCALE_MIN, self.scale(brand, kind) * SCALE_DOWN)
+        self.verdicts[(kind, status)] += 1
+
     def restore(self, alert: Alert, scope: str) -> None:
         """Take back an alert read from the `alerts` topic (its latest revision wins)."""
         key = (alert.brand, alert.kind, scope)
         known = self.incidents.get(key)
-        if known and known.alert.alert_id == alert.alert_id and known.alert.revision >= alert.revision:
+        same = known is not None and known.alert.alert_id == alert.alert_id
+        if known and same and known.alert.revision >= alert.revision:
             return
+        # a verdict read back from the topic tunes the detector again, as it did when it was given
+        before = known.alert if known and same else None
+        if alert.status in VERDICTS and (before is None or before.status is not alert.status):
+            self._judged(before or alert.model_copy(update={"status": AlertStatus.OPEN}), alert.status)
         self.incidents[key] = Incident(alert, alert.updated_at, len(alert.evidence_mention_ids))
         self.by_id[alert.alert_id] = key
 
@@ -186,3 +205,15 @@ class IncidentBook:
             if judged:
                 rates[kind.value] = self.verdicts[(kind, AlertStatus.FALSE_ALARM)] / judged
         return rates
+
+    def stats(self) -> dict[str, object]:
+        """What an operator checks: incidents by kind and status, verdicts, false-alarm rates, tuned detectors."""
+        incidents: Counter[str] = Counter(
+            f"{i.alert.kind.value}/{i.alert.status.value}" for i in self.incidents.values()
+        )
+        return {
+            "incidents": dict(sorted(incidents.items())),
+            "verdicts": {f"{k.value}/{s.value}": n for (k, s), n in sorted(self.verdicts.items())},
+            "false_alarm_rate": self.false_alarm_rate(),
+            "threshold_scale": {f"{b}/{k.value}": round(v, 4) for (b, k), v in sorted(self.scales.items()) if v != 1.0},
+        }

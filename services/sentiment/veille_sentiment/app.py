@@ -20,7 +20,13 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from veille_contracts.codec import encode
 from veille_contracts.models import Mention, ScoredMention
 from veille_contracts.settings import VeilleSettings, load_settings
-from veille_contracts.streams import consumer_options, dead_letter, decode_batch_or_dead_letter, kafka_broker
+from veille_contracts.streams import (
+    consumer_options,
+    dead_letter,
+    decode_batch_or_dead_letter,
+    kafka_broker,
+    start_unread_partitions_at_the_beginning,
+)
 from veille_sentiment.encoder import load_encoder
 from veille_sentiment.heads import load_heads
 from veille_sentiment.scoring import Scorer
@@ -89,7 +95,8 @@ def create_app(settings: VeilleSettings | None = None) -> FastStream:
     """The sentiment service as a faststream application; the model loads before it consumes."""
     settings = settings or load_settings()
     scorer = Scorer(load_encoder(settings), load_heads())
-    return FastStream(build_broker(settings, scorer))
+    broker = build_broker(settings, scorer)
+    return FastStream(broker, on_startup=[lambda: start_unread_partitions_at_the_beginning(broker, settings)])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,161 @@
+"""`veille run escalation` as its own process: notifiers, HTTP feedback, and a SIGKILL in the middle of an incident."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Stack
+from tests.escalation.helpers import post, small
+from tests.escalation.receivers import HttpReceiver, free_port, http_receiver
+from tests.escalation.topics import alerts_for, produce, records_of
+from veille_contracts.codec import HEADER_ERROR, HEADER_SERVICE, encode
+from veille_contracts.models import Alert, AlertStatus, Polarity, ScoredMention
+from veille_contracts.signatures import SIGNATURE_HEADER, verify
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "feedback-token-for-tests"
+SECRET = "webhook-secret-for-tests"
+
+
+def _churn(brand: str, minutes: int) -> ScoredMention:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    return post(
+        start + timedelta(minutes=minutes),
+        brand=brand,
+        author=small(4242),
+        churn=0.92,
+        polarity=Polarity.NEGATIVE,
+        text=f"Je pars chez un concurrent, message {minutes}.",
+    )
+
+
+@contextmanager
+def escalation_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "veille.cli", "run", "escalation"], env=env, stdout=out, stderr=out
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the service exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"not ready after {timeout_s} s: {log.read_text()[-3000:]}")
+
+
+def _feedback(base: str, body: bytes, token: str | None = TOKEN) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{base}/feedback", content=body, headers=headers, timeout=10)
+
+
+def _slack_revisions(slack: HttpReceiver, brand: str) -> list[str]:
+    return [r.body.decode() for r in slack.received if brand in r.body.decode()]
+
+
+def test_killed_mid_incident_the_service_neither_loses_nor_duplicates_its_alert(stack: Stack, tmp_path: Path) -> None:
+    brand = f"Marque {uuid.uuid4().hex[:6]}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "escalation.log"
+    with http_receiver(refuse=brand.encode()) as webhook, http_receiver() as slack:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")} | {
+            "VEILLE_STATE_DIR": str(tmp_path),
+            "VEILLE_KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers,
+            "VEILLE_KAFKA_SESSION_TIMEOUT_MS": "6000",
+            "VEILLE_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
+            "VEILLE_ESCALATION_HTTP_PORT": str(port),
+            "VEILLE_FEEDBACK_TOKEN": TOKEN,
+            "VEILLE_NOTIFY_WEBHOOK_URL": webhook.url,
+            "VEILLE_NOTIFY_WEBHOOK_SECRET": SECRET,
+            "VEILLE_NOTIFY_SLACK_URL": slack.url,
+            "VEILLE_NOTIFY_BACKOFF_S": "0.05",
+        }
+        first = _churn(brand, 0)
+        with escalation_process(env, log) as service:
+            _wait_ready(base, service, log)
+            asyncio.run(produce(stack, "mentions-scored", [encode(first)]))
+            [(alert, _)] = asyncio.run(alerts_for(stack, brand, 1))
+
+            # feedback over HTTP: refused without the token, for an unknown alert or a bad body; accepted otherwise
+            verdict = {"alert_id": alert.alert_id, "status": "acknowledged", "by": "agent-12", "at": _now()}
+            assert _feedback(base, _json(verdict), token=None).status_code == 401
+            assert _feedback(base, _json(verdict | {"alert_id": "0" * 32})).status_code == 404
+            bad = _feedback(base, b'{"alert_id": 12}')
+            assert bad.status_code == 422 and "alert_id" in bad.json()["error"]
+            accepted = _feedback(base, _json(verdict))
+            assert accepted.status_code == 202, accepted.text
+            asyncio.run(
+                alerts_for(stack, brand, lambda alerts: bool(alerts) and alerts[-1].status is AlertStatus.ACKNOWLEDGED)
+            )
+            assert _feedback(base, _json(verdict | {"status": "open"})).status_code == 409
+
+            # more of the same incident: the process is killed while it handles it, and more comes while it is down
+            # (each of these grows the evidence by a quarter at least, so each is a revision)
+            more = [_churn(brand, minutes) for minutes in (20, 30, 40, 50)]
+            asyncio.run(produce(stack, "mentions-scored", [encode(m) for m in more[:2]]))
+            service.send_signal(signal.SIGKILL)
+            service.wait(timeout=10)
+            asyncio.run(produce(stack, "mentions-scored", [encode(m) for m in more[2:]]))
+
+        with escalation_process(env, log) as service:
+            _wait_ready(base, service, log)
+            every = {m.mention_id for m in [first, *more]}
+            revisions = asyncio.run(
+                alerts_for(stack, brand, lambda alerts: bool(alerts) and every <= set(alerts[-1].evidence_mention_ids))
+            )
+            stats = httpx.get(f"{base}/stats", timeout=5).json()
+
+    alerts: list[Alert] = [a for a, _ in revisions]
+    assert {a.alert_id for a in alerts} == {alert.alert_id}
+    assert [a.revision for a in alerts] == list(range(1, len(alerts) + 1)), "a revision lost or published twice"
+    assert [a.status for a in alerts[1:]] == [AlertStatus.ACKNOWLEDGED] * (len(alerts) - 1)
+    assert stats["verdicts"].get("churn_risk/acknowledged", 0) >= 1
+
+    # the refusing webhook did not hold Slack back, and the alert it refused waits in the DLQ
+    assert len(_slack_revisions(slack, brand)) == 1
+    [signed] = [r for r in webhook.received if brand.encode() in r.body]
+    verify(SECRET, signed.body, signed.headers[SIGNATURE_HEADER])
+    [dead] = [dict(r.headers) for r in asyncio.run(records_of(stack, "alerts-dlq")) if r.key == alert.alert_id.encode()]
+    assert dead[HEADER_SERVICE] == b"escalation-notify-webhook"
+    assert b"HTTP 400" in dead[HEADER_ERROR]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload).encode()
