@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from tests.escalation.helpers import T0, post, small
 from veille_contracts.models import AlertKind, Audience, Polarity, Voice
-from veille_escalation.detectors.trend import DriftDetector, EmployerBrandDetector
+from veille_escalation.detectors.trend import DriftDetector, EmployerBrandDetector, _Point, _TwoPeriods
+from veille_escalation.findings import Evidence
 
 
 def test_a_customer_whose_tone_slides_from_warm_to_sour_is_a_drift_for_customer_service() -> None:
@@ -53,3 +54,23 @@ def test_employees_turning_sour_reach_hr_with_the_themes_that_grew() -> None:
     assert first.kind is AlertKind.EMPLOYER_BRAND and first.audience is Audience.HR
     assert first.origin["aspects"][0] == "workload"
     assert first.numbers["negative_share_now"] > first.numbers["negative_share_before"]
+
+
+def test_late_posts_count_in_their_own_hour_and_posts_too_old_for_either_period_are_ignored() -> None:
+    periods = _TwoPeriods(recent=timedelta(days=1), before=timedelta(days=2))
+    mention = post(T0)
+    evidence = Evidence.of(mention)
+
+    def at(hours: float, tone: float) -> _Point:
+        return _Point(T0 + timedelta(hours=hours), tone, tone < 0, evidence, ())
+
+    for hours, tone_value in [(0, 1.0), (30, 0.5), (50, -1.0), (10, 0.0), (26, 0.2), (-30, 0.9)]:
+        periods.add(at(hours, tone_value))
+    # recent: hours 27..50 → 30 and 50; before: hours -21..26 → 0, 10 and 26; -30 is too old for either
+    assert (periods.recent_totals.count, periods.before_totals.count) == (2, 3)
+    assert periods.recent_totals.mean_tone == -0.25
+    assert round(periods.before_totals.mean_tone, 6) == 0.4
+    assert [b.start for b in periods.before] == sorted(b.start for b in periods.before)
+    periods.add(at(80, 0.0))  # recent: hours 57..80; before: hours 9..56 (10, 26, 30, 50); hour 0 leaves
+    assert (periods.recent_totals.count, periods.before_totals.count) == (1, 4)
+    assert [b.start.hour for b in periods.before] == [(T0 + timedelta(hours=h)).hour for h in (10, 26, 30, 50)]

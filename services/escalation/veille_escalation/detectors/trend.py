@@ -8,9 +8,9 @@ four weeks before, and names the employer aspects that grew.
 
 from __future__ import annotations
 
-import statistics
+import heapq
 from collections import Counter, defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from veille_contracts.models import AlertKind, Audience, Polarity, ScoredMention, ScoreStatus, Voice
@@ -51,13 +51,112 @@ class _Point:
     aspects: tuple[str, ...]
 
 
-def _between(points: deque[_Point], start: datetime, end: datetime) -> list[_Point]:
-    return [p for p in points if start <= p.at < end]
+KEEP = 5  # evidence kept per bucket: the worst-toned posts and the latest negative ones
+HOUR = timedelta(hours=1)
 
 
-def _prune(points: deque[_Point], oldest: datetime) -> None:
-    while points and points[0].at < oldest:
-        points.popleft()
+@dataclass
+class _Totals:
+    count: int = 0
+    tone_sum: float = 0.0
+    negatives: int = 0
+    negative_aspects: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: _Totals, sign: int = 1) -> None:
+        self.count += sign * other.count
+        self.tone_sum += sign * other.tone_sum
+        self.negatives += sign * other.negatives
+        if sign > 0:
+            self.negative_aspects.update(other.negative_aspects)
+        else:
+            self.negative_aspects.subtract(other.negative_aspects)
+
+    @property
+    def mean_tone(self) -> float:
+        return self.tone_sum / self.count
+
+
+@dataclass
+class _Bucket:
+    """One hour of posts: running totals and a handful of evidence, never the posts themselves."""
+
+    start: datetime
+    totals: _Totals = field(default_factory=_Totals)
+    worst: list[_Point] = field(default_factory=list)
+    latest_negative: deque[_Point] = field(default_factory=lambda: deque(maxlen=KEEP))
+
+    def add(self, point: _Point) -> _Totals:
+        one = _Totals(1, point.tone, int(point.negative), Counter(point.aspects if point.negative else ()))
+        self.totals.add(one)
+        self.worst = sorted([*self.worst, point], key=lambda p: (p.tone, -p.evidence.followers))[:KEEP]
+        if point.negative:
+            self.latest_negative.append(point)
+        return one
+
+
+class _TwoPeriods:
+    """Hourly buckets of a recent period and of the period before it, with running totals of each.
+
+    Memory and time per post stay constant however many posts a brand gets: a
+    post updates its hour's totals; as hours pass, buckets move from the recent
+    period to the one before, then out. Periods are whole hours, the current
+    one included.
+    """
+
+    def __init__(self, recent: timedelta, before: timedelta) -> None:
+        self.recent_span, self.before_span = recent, before
+        self.recent: deque[_Bucket] = deque()
+        self.before: deque[_Bucket] = deque()
+        self.recent_totals, self.before_totals = _Totals(), _Totals()
+
+    def add(self, point: _Point) -> None:
+        hour = point.at.replace(minute=0, second=0, microsecond=0)
+        if not self.recent or hour > self.recent[-1].start:
+            self.recent.append(_Bucket(hour))
+            self._roll(hour)
+        elif hour < self.recent[-1].start - self.recent_span - self.before_span + HOUR:
+            return  # too late to count in either period
+        for period, totals in ((self.recent, self.recent_totals), (self.before, self.before_totals)):
+            if period and hour >= period[0].start:
+                totals.add(self._bucket(period, hour).add(point))
+                return
+        self.before.appendleft(_Bucket(hour))  # older than every bucket kept
+        self.before_totals.add(self.before[0].add(point))
+
+    @staticmethod
+    def _bucket(period: deque[_Bucket], hour: datetime) -> _Bucket:
+        """The bucket of `hour` in a period, made if the hour had no post yet (late posts are rare)."""
+        for index in range(len(period) - 1, -1, -1):
+            if period[index].start == hour:
+                return period[index]
+            if period[index].start < hour:
+                period.insert(index + 1, _Bucket(hour))
+                return period[index + 1]
+        period.appendleft(_Bucket(hour))
+        return period[0]
+
+    def _roll(self, hour: datetime) -> None:
+        recent_from = hour - self.recent_span + HOUR
+        while self.recent and self.recent[0].start < recent_from:
+            moved = self.recent.popleft()
+            self.recent_totals.add(moved.totals, -1)
+            self.before.append(moved)
+            self.before_totals.add(moved.totals)
+        while self.before and self.before[0].start < recent_from - self.before_span:
+            self.before_totals.add(self.before.popleft().totals, -1)
+
+    def worst_recent(self, n: int = KEEP) -> list[_Point]:
+        return heapq.nsmallest(
+            n, (p for b in self.recent for p in b.worst), key=lambda p: (p.tone, -p.evidence.followers)
+        )
+
+    def latest_negative_recent(self, n: int = KEEP) -> list[_Point]:
+        found: list[_Point] = []
+        for bucket in reversed(self.recent):
+            found = [*bucket.latest_negative, *found]
+            if len(found) >= n:
+                break
+        return found[-n:]
 
 
 class DriftDetector:
@@ -65,31 +164,34 @@ class DriftDetector:
 
     def __init__(self, settings: TrendSettings | None = None) -> None:
         self.settings = settings or TrendSettings()
-        self._authors: dict[tuple[str, str], deque[_Point]] = defaultdict(deque)
-        self._customers: dict[str, deque[_Point]] = defaultdict(deque)
+        s = self.settings
+        self._authors: dict[tuple[str, str], _TwoPeriods] = defaultdict(
+            lambda: _TwoPeriods(s.recent, s.history - s.recent)
+        )
+        self._customers: dict[str, _TwoPeriods] = defaultdict(lambda: _TwoPeriods(s.segment_recent, s.segment_before))
 
     def observe(self, mention: ScoredMention, scale: float = 1.0) -> list[Finding]:
         if mention.status is not ScoreStatus.SCORED or mention.voice is not Voice.CUSTOMER:
             return []
-        brand, now = mention.brands[0], mention.published_at
-        point = _Point(now, tone(mention), mention.polarity is Polarity.NEGATIVE, Evidence.of(mention), ())
-        author = self._authors[(brand, mention.author.id)]
-        author.append(point)
-        _prune(author, now - self.settings.history)
-        customers = self._customers[brand]
-        customers.append(point)
-        _prune(customers, now - self.settings.segment_recent - self.settings.segment_before)
+        brand = mention.brands[0]
+        point = _Point(
+            mention.published_at, tone(mention), mention.polarity is Polarity.NEGATIVE, Evidence.of(mention), ()
+        )
+        author, customers = self._authors[(brand, mention.author.id)], self._customers[brand]
+        author.add(point)
+        customers.add(point)
         return [
-            f for f in (self._author(brand, mention, author, scale), self._segment(brand, now, customers, scale)) if f
+            f
+            for f in (self._author(brand, mention, author, scale), self._segment(brand, mention, customers, scale))
+            if f
         ]
 
-    def _author(self, brand: str, mention: ScoredMention, points: deque[_Point], scale: float) -> Finding | None:
+    def _author(self, brand: str, mention: ScoredMention, periods: _TwoPeriods, scale: float) -> Finding | None:
         s, now = self.settings, mention.published_at
-        recent = _between(points, now - s.recent, now + timedelta(seconds=1))
-        before = _between(points, now - s.history, now - s.recent)
-        if len(before) < s.author_min_before or len(recent) < s.author_min_recent:
+        recent, before = periods.recent_totals, periods.before_totals
+        if before.count < s.author_min_before or recent.count < s.author_min_recent:
             return None
-        was, is_now = statistics.mean(p.tone for p in before), statistics.mean(p.tone for p in recent)
+        was, is_now = before.mean_tone, recent.mean_tone
         if was < 0.2 or is_now > 0.0 or was - is_now < s.author_decline * scale:
             return None
         return Finding(
@@ -100,20 +202,18 @@ class DriftDetector:
             detected_at=now,
             window_start=now - s.history,
             window_end=now,
-            evidence=tuple(p.evidence for p in sorted(recent, key=lambda p: p.tone)[:5]),
-            numbers={"tone_before": round(was, 3), "tone_now": round(is_now, 3), "posts_before": float(len(before))},
+            evidence=tuple(p.evidence for p in periods.worst_recent()),
+            numbers={"tone_before": round(was, 3), "tone_now": round(is_now, 3), "posts_before": float(before.count)},
         )
 
-    def _segment(self, brand: str, now: datetime, points: deque[_Point], scale: float) -> Finding | None:
-        s = self.settings
-        recent = _between(points, now - s.segment_recent, now + timedelta(seconds=1))
-        before = _between(points, now - s.segment_recent - s.segment_before, now - s.segment_recent)
-        if len(recent) < s.segment_min_posts or len(before) < s.segment_min_posts:
+    def _segment(self, brand: str, mention: ScoredMention, periods: _TwoPeriods, scale: float) -> Finding | None:
+        s, now = self.settings, mention.published_at
+        recent, before = periods.recent_totals, periods.before_totals
+        if recent.count < s.segment_min_posts or before.count < s.segment_min_posts:
             return None
-        was, is_now = statistics.mean(p.tone for p in before), statistics.mean(p.tone for p in recent)
+        was, is_now = before.mean_tone, recent.mean_tone
         if was - is_now < s.segment_decline * scale:
             return None
-        worst = sorted(recent, key=lambda p: (p.tone, -p.evidence.followers))[:5]
         return Finding(
             brand=brand,
             kind=AlertKind.DRIFT,
@@ -122,8 +222,8 @@ class DriftDetector:
             detected_at=now,
             window_start=now - s.segment_recent,
             window_end=now,
-            evidence=tuple(p.evidence for p in worst),
-            numbers={"tone_before": round(was, 3), "tone_now": round(is_now, 3), "posts_now": float(len(recent))},
+            evidence=tuple(p.evidence for p in periods.worst_recent()),
+            numbers={"tone_before": round(was, 3), "tone_now": round(is_now, 3), "posts_now": float(recent.count)},
         )
 
 
@@ -132,34 +232,33 @@ class EmployerBrandDetector:
 
     def __init__(self, settings: TrendSettings | None = None) -> None:
         self.settings = settings or TrendSettings()
-        self._voices: dict[str, deque[_Point]] = defaultdict(deque)
+        s = self.settings
+        self._voices: dict[str, _TwoPeriods] = defaultdict(lambda: _TwoPeriods(s.employer_recent, s.employer_before))
 
     def observe(self, mention: ScoredMention, scale: float = 1.0) -> list[Finding]:
         if mention.status is not ScoreStatus.SCORED or mention.voice not in EMPLOYER_VOICES:
             return []
         s, brand, now = self.settings, mention.brands[0], mention.published_at
         negative = mention.polarity is Polarity.NEGATIVE
-        points = self._voices[brand]
-        points.append(_Point(now, tone(mention), negative, Evidence.of(mention), tuple(mention.aspects)))
-        _prune(points, now - s.employer_recent - s.employer_before)
-        recent = _between(points, now - s.employer_recent, now + timedelta(seconds=1))
-        before = _between(points, now - s.employer_recent - s.employer_before, now - s.employer_recent)
-        negative_now = [p for p in recent if p.negative]
-        negative_before = [p for p in before if p.negative]
-        if len(negative_now) < s.employer_min_negative * scale or len(before) < 5:
+        periods = self._voices[brand]
+        periods.add(_Point(now, tone(mention), negative, Evidence.of(mention), tuple(mention.aspects)))
+        recent, before = periods.recent_totals, periods.before_totals
+        if recent.negatives < s.employer_min_negative * scale or before.count < 5:
             return []
-        per_day_now = len(negative_now) / s.employer_recent.days
-        per_day_before = max(len(negative_before), 1) / s.employer_before.days
-        share_now = len(negative_now) / len(recent)
-        share_before = len(negative_before) / len(before)
+        per_day_now = recent.negatives / s.employer_recent.days
+        per_day_before = max(before.negatives, 1) / s.employer_before.days
+        share_now = recent.negatives / recent.count
+        share_before = before.negatives / before.count
         if (
             per_day_now < s.employer_ratio * scale * per_day_before
             or share_now - share_before < s.employer_rise * scale
         ):
             return []
-        aspects_now = Counter(a for p in negative_now for a in p.aspects)
-        aspects_before = Counter(a for p in before if p.negative for a in p.aspects)
-        grown = sorted(aspects_now, key=lambda a: aspects_now[a] - aspects_before[a] * len(recent) / len(before))
+        aspects_now, aspects_before = recent.negative_aspects, before.negative_aspects
+        weight = recent.count / before.count
+        grown = sorted(
+            (a for a, n in aspects_now.items() if n > 0), key=lambda a: aspects_now[a] - aspects_before[a] * weight
+        )
         return [
             Finding(
                 brand=brand,
@@ -169,11 +268,11 @@ class EmployerBrandDetector:
                 detected_at=now,
                 window_start=now - s.employer_recent,
                 window_end=now,
-                evidence=tuple(p.evidence for p in negative_now[-5:]),
+                evidence=tuple(p.evidence for p in periods.latest_negative_recent()),
                 numbers={
                     "negative_share_now": round(share_now, 3),
                     "negative_share_before": round(share_before, 3),
-                    "negative_posts_now": float(len(negative_now)),
+                    "negative_posts_now": float(recent.negatives),
                     "negative_per_day_now": round(per_day_now, 2),
                     "negative_per_day_before": round(per_day_before, 2),
                 },
