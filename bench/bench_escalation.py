@@ -87,7 +87,9 @@ async def _reader(settings: VeilleSettings, topic: str) -> AIOKafkaConsumer:
     return consumer
 
 
-async def _arrivals(consumer: AIOKafkaConsumer, topic: str, seen: dict[str, float], stop: asyncio.Event) -> None:
+async def _arrivals(
+    consumer: AIOKafkaConsumer, topic: str, seen: dict[str, float], stop: asyncio.Event, arrived: asyncio.Event
+) -> None:
     """When each churn statement shows up: as a mention on mentions-scored, as evidence of an alert on alerts."""
     while not stop.is_set():
         for batch in (await consumer.getmany(timeout_ms=100)).values():
@@ -97,6 +99,7 @@ async def _arrivals(consumer: AIOKafkaConsumer, topic: str, seen: dict[str, floa
                 ids = payload.evidence_mention_ids[:1] if topic == "alerts" else [payload.mention_id]
                 for mention_id in ids:
                     seen.setdefault(mention_id, now)
+                    arrived.set()
 
 
 async def _churn_latency(settings: VeilleSettings) -> dict[str, Any]:
@@ -109,11 +112,11 @@ async def _churn_latency(settings: VeilleSettings) -> dict[str, Any]:
     hops: dict[str, float] = {}
     alerted: dict[str, float] = {}
     sent: dict[str, float] = {}
-    stop = asyncio.Event()
+    stop, hop_seen, alert_seen = asyncio.Event(), asyncio.Event(), asyncio.Event()
     readers = [await _reader(settings, "mentions-scored"), await _reader(settings, "alerts")]
     tasks = [
-        asyncio.create_task(_arrivals(readers[0], "mentions-scored", hops, stop)),
-        asyncio.create_task(_arrivals(readers[1], "alerts", alerted, stop)),
+        asyncio.create_task(_arrivals(readers[0], "mentions-scored", hops, stop, hop_seen)),
+        asyncio.create_task(_arrivals(readers[1], "alerts", alerted, stop, alert_seen)),
     ]
     factory = _Factory(random.Random(5))
     author_serial = 0
@@ -130,8 +133,7 @@ async def _churn_latency(settings: VeilleSettings) -> dict[str, Any]:
     try:
         warm_up = statement()  # the service's consumer group has joined once its alert is out
         await producer.send_and_wait("mentions-scored", encode(warm_up))
-        while warm_up.mention_id not in alerted:
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(alert_seen.wait(), timeout=120)
         quiet = Author(id="bench-quiet-00001", followers=50, tier=ReachTier.NANO)
         started = time.perf_counter()
         for tick in range(CHURN_STATEMENTS * 5):  # ticks of 0.1 s; a churn statement every fifth
