@@ -107,6 +107,17 @@ class VeilleSettings(BaseSettings):
     escalation_http_port: int = Field(default=18083, ge=0, le=65535, description="Health, stats and feedback.")
     http_host: str = Field(default="127.0.0.1", description="Where the services' HTTP endpoints listen.")
 
+    # Ingest
+    watchlist: Path = Field(default=Path("config/watchlist.yaml"), description="Brands, queries and sources (YAML).")
+    author_key: SecretStr = Field(
+        default=SecretStr("veille-development-key"), description="Key of the authors' pseudonyms; set it in production."
+    )
+    webhook_secret: SecretStr | None = Field(default=None, description="HMAC secret of POST /webhook.")
+    webhook_token: SecretStr | None = Field(default=None, description="Bearer token of POST /webhook.")
+    webhook_max_bytes: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
+    dedup_window_days: int = Field(default=7, ge=0, le=90, description="Mentions read back on start to de-duplicate.")
+    ingest_http_port: int = Field(default=18081, ge=0, le=65535, description="Webhook, health and stats.")
+
     service_name: str = "veille"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
