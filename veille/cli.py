@@ -22,6 +22,8 @@ contracts_app = typer.Typer(help="Topic contracts: schemas and examples.", no_ar
 dashboards_app = typer.Typer(help="Grafana dashboards built as code.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 model_app = typer.Typer(help="The sentiment model: encoder and heads.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Ingest files and exports into mentions-raw.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
 app.add_typer(infra_app, name="infra")
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(report_app, name="report")
@@ -169,6 +171,62 @@ def erase(author: Annotated[str, typer.Option("--author", help="Pseudonymous aut
 
     done = erase_author(clickhouse_client(_settings()), author)
     console.print(f"erased {done.mentions} mention(s) of {done.author_id}; {done.alerts_touched} alert(s) updated")
+
+
+@ingest_app.command("file")
+def ingest_file(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl or .csv file of posts.")],
+    source: Annotated[str, typer.Option(help="Source name, unless a row names its own.")] = "file",
+    mapping: Annotated[
+        list[str] | None, typer.Option("--map", help="field=column, e.g. --map text=body --map id=post_id")
+    ] = None,
+) -> None:
+    """Replay a JSONL or CSV file of posts: matched, de-duplicated, published to mentions-raw."""
+    from veille_ingest.sources import parse_mapping, read_posts
+
+    try:
+        columns = parse_mapping(mapping or [])
+    except ValueError as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    _ingest(path, read_posts(path, source, columns))
+
+
+@ingest_app.command("reviews")
+def ingest_reviews(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv, .json or .jsonl export.")],
+    brand: Annotated[str, typer.Option(help="The employer the reviews are about (a watched brand).")],
+    source: Annotated[str, typer.Option(help="Source name, e.g. the review site.")] = "employee-reviews",
+) -> None:
+    """Import employee reviews (rating, pros, cons, role, location, date) as employer-brand mentions."""
+    from veille_ingest.sources import read_reviews
+
+    _ingest(path, read_reviews(path, source, brand))
+
+
+def _ingest(path: Path, items: Any) -> None:
+    from rich.progress import Progress
+
+    from veille_ingest.delivery import replay
+    from veille_ingest.watchlist import WatchListError
+
+    settings = _settings()
+    size = sum(1 for line in path.open("rb") if line.strip())
+    try:
+        with Progress(console=errors, transient=True, disable=not errors.is_terminal) as progress:
+            task = progress.add_task(f"ingesting {path.name}", total=size)
+            tally = asyncio.run(replay(settings, items, lambda n: progress.advance(task, n)))
+    except WatchListError as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    counts = {k: v for k, v in tally.as_dict().items() if k != "rejected"}
+    console.print(" ".join(f"{name} {count}" for name, count in counts.items()) + f" rejected {len(tally.rejected)}")
+    for rejected in tally.rejected[:20]:
+        errors.print(f"[yellow]{rejected.where}[/yellow]: {rejected.error}")
+    if len(tally.rejected) > 20:
+        errors.print(f"… and {len(tally.rejected) - 20} more")
+    if tally.rejected:
+        raise typer.Exit(1)
 
 
 @app.command("run")

@@ -12,6 +12,7 @@ import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -192,3 +193,60 @@ async def start_unread_partitions_at_the_beginning(broker: KafkaBroker, settings
             LOGGER.info("group %s keeps its positions: %s", group, error)
         finally:
             await consumer.stop()
+
+
+async def read_topic(
+    settings: VeilleSettings, topic: str, start: datetime | None, stop_at_committed: str | None
+) -> list[Any]:
+    """Every record of `topic` from `start` (or the beginning) up to a group's committed offsets (or the end).
+
+    Services rebuild their memory this way on start: escalation its windows, ingest its de-duplication index.
+    """
+    consumer = AIOKafkaConsumer(
+        enable_auto_commit=False, auto_offset_reset="earliest", **settings.kafka_client_options()
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # fetches the cluster metadata
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        if stop_at_committed:
+            ends = await committed_offsets(settings, stop_at_committed, partitions, ends)
+        if start is None:
+            # offset 0, not seek_to_beginning: the embedded broker sometimes answers "earliest" with the end;
+            # an offset already deleted by retention falls back to the earliest kept (auto_offset_reset)
+            for tp in partitions:
+                consumer.seek(tp, 0)
+        else:
+            found = await consumer.offsets_for_times({tp: int(start.timestamp() * 1000) for tp in partitions})
+            for tp in partitions:
+                consumer.seek(tp, found[tp].offset if found.get(tp) else ends[tp])
+        records: list[Any] = []
+        remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+        while remaining:
+            for tp, batch in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
+                records += [r for r in batch if r.offset < ends[tp]]
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def committed_offsets(
+    settings: VeilleSettings, group: str, partitions: list[TopicPartition], ends: dict[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """The group's committed offset per partition; nothing committed yet means nothing to replay."""
+    probe = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, **settings.kafka_client_options())
+    await probe.start()
+    try:
+        committed = {}
+        for tp in partitions:
+            offset = await probe.committed(tp)
+            committed[tp] = min(offset if offset is not None and offset >= 0 else 0, ends[tp])
+        return committed
+    finally:
+        await probe.stop()

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 from opentelemetry import metrics
@@ -33,6 +32,7 @@ from veille_contracts.streams import (
     dead_letter,
     decode_batch_or_dead_letter,
     kafka_broker,
+    read_topic,
     start_unread_partitions_at_the_beginning,
 )
 from veille_escalation.engine import Escalation
@@ -124,7 +124,7 @@ async def publish_alerts(broker: KafkaBroker, engine: Escalation, alerts: Sequen
 async def rebuild(settings: VeilleSettings, engine: Escalation, now: datetime | None = None) -> dict[str, int]:
     """Restore alerts from the topic, then replay the already-committed mentions into the windows."""
     restored = 0
-    for record in await _read_all(settings, "alerts", start=None, stop_at_committed=None):
+    for record in await read_topic(settings, "alerts", start=None, stop_at_committed=None):
         try:
             alert: Alert = decode("alerts", record.value or b"")
         except DecodeError:
@@ -134,7 +134,7 @@ async def rebuild(settings: VeilleSettings, engine: Escalation, now: datetime | 
         restored += 1
     since = (now or datetime.now(UTC)) - REPLAY
     mentions: list[ScoredMention] = []
-    for record in await _read_all(settings, "mentions-scored", start=since, stop_at_committed=GROUP):
+    for record in await read_topic(settings, "mentions-scored", start=since, stop_at_committed=GROUP):
         try:
             mentions.append(decode("mentions-scored", record.value or b""))
         except DecodeError:
@@ -143,60 +143,6 @@ async def rebuild(settings: VeilleSettings, engine: Escalation, now: datetime | 
         engine.observe(mention)
     LOGGER.info("rebuilt: %d alert revisions, %d mentions replayed", restored, len(mentions))
     return {"alerts": restored, "mentions": len(mentions)}
-
-
-async def _read_all(
-    settings: VeilleSettings, topic: str, start: datetime | None, stop_at_committed: str | None
-) -> list[Any]:
-    """Every record of `topic` from `start` (or the beginning) up to the group's committed offsets (or the end)."""
-    consumer = AIOKafkaConsumer(
-        enable_auto_commit=False, auto_offset_reset="earliest", **settings.kafka_client_options()
-    )
-    await consumer.start()
-    try:
-        await consumer.topics()  # fetches the cluster metadata
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        if stop_at_committed:
-            ends = await _committed(settings, stop_at_committed, partitions, ends)
-        if start is None:
-            # offset 0, not seek_to_beginning: the embedded broker sometimes answers "earliest" with the end;
-            # an offset already deleted by retention falls back to the earliest kept (auto_offset_reset)
-            for tp in partitions:
-                consumer.seek(tp, 0)
-        else:
-            found = await consumer.offsets_for_times({tp: int(start.timestamp() * 1000) for tp in partitions})
-            for tp in partitions:
-                consumer.seek(tp, found[tp].offset if found.get(tp) else ends[tp])
-        records: list[Any] = []
-        remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
-        while remaining:
-            for tp, batch in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
-                records += [r for r in batch if r.offset < ends[tp]]
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-        return records
-    finally:
-        await consumer.stop()
-
-
-async def _committed(
-    settings: VeilleSettings, group: str, partitions: list[TopicPartition], ends: dict[TopicPartition, int]
-) -> dict[TopicPartition, int]:
-    """The group's committed offset per partition; nothing committed yet means nothing to replay."""
-    probe = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, **settings.kafka_client_options())
-    await probe.start()
-    try:
-        committed = {}
-        for tp in partitions:
-            offset = await probe.committed(tp)
-            committed[tp] = min(offset if offset is not None and offset >= 0 else 0, ends[tp])
-        return committed
-    finally:
-        await probe.stop()
 
 
 def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:

@@ -9,10 +9,7 @@ door.
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import Sequence
-from typing import Any
 
 from faststream.asgi import AsgiResponse, Request, get, make_ping_asgi, post
 from faststream.asgi.types import ASGIApp
@@ -21,41 +18,21 @@ from faststream.kafka import KafkaBroker
 from veille_contracts.codec import DecodeError, decode, encode
 from veille_contracts.models import AlertFeedback
 from veille_contracts.settings import VeilleSettings
+from veille_contracts.web import bearer_matches, bounded_body, json_response, refusal
 from veille_escalation.engine import Escalation
 from veille_escalation.incidents import FeedbackError, UnknownAlertError
 
 MAX_FEEDBACK_BYTES = 64 * 1024
 
 
-def _json(status: int, payload: dict[str, Any]) -> AsgiResponse:
-    body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
-    return AsgiResponse(body, status, headers={"content-type": "application/json"})
-
-
-def _refusal(status: int, error: str) -> AsgiResponse:
-    return _json(status, {"error": error})
-
-
-async def _bounded_body(request: Any, limit: int) -> bytes | None:
-    """The request body, or None as soon as it grows past `limit` bytes."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _gate(settings: VeilleSettings, authorization: str | None, rebuilt: bool) -> AsgiResponse | None:
     """The refusal owed before the body is read, if any: endpoint off, wrong token, state not rebuilt yet."""
     if settings.feedback_token is None or not settings.feedback_token.get_secret_value():
-        return _refusal(503, "feedback over HTTP is off: set VEILLE_FEEDBACK_TOKEN")
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), settings.feedback_token.get_secret_value().encode()):
-        return _refusal(401, "missing or wrong bearer token")
+        return refusal(503, "feedback over HTTP is off: set VEILLE_FEEDBACK_TOKEN")
+    if not bearer_matches(settings.feedback_token, authorization):
+        return refusal(401, "missing or wrong bearer token")
     if not rebuilt:
-        return _refusal(503, "the service is still rebuilding its state; try again shortly")
+        return refusal(503, "the service is still rebuilding its state; try again shortly")
     return None
 
 
@@ -69,26 +46,26 @@ def http_routes(
         refused = _gate(settings, request.headers.get("authorization"), ready["rebuilt"])
         if refused is not None:
             return refused
-        body = await _bounded_body(request, MAX_FEEDBACK_BYTES)
+        body = await bounded_body(request, MAX_FEEDBACK_BYTES)
         if body is None:
-            return _refusal(413, f"body larger than {MAX_FEEDBACK_BYTES} bytes")
+            return refusal(413, f"body larger than {MAX_FEEDBACK_BYTES} bytes")
         try:
             verdict: AlertFeedback = decode("alert-feedback", body)
             alert = engine.book.check(verdict)
         except DecodeError as error:
-            return _refusal(422, str(error))
+            return refusal(422, str(error))
         except FeedbackError as error:
-            return _refusal(404 if isinstance(error, UnknownAlertError) else 409, str(error))
+            return refusal(404 if isinstance(error, UnknownAlertError) else 409, str(error))
         await broker.publish(encode(verdict), topic="alert-feedback", key=verdict.alert_id.encode())
-        return _json(202, {"alert_id": alert.alert_id, "status": verdict.status.value, "accepted": True})
+        return json_response(202, {"alert_id": alert.alert_id, "status": verdict.status.value, "accepted": True})
 
     @get
     async def readiness(request: Request) -> AsgiResponse:
-        return _json(200 if ready["rebuilt"] else 503, {"ready": ready["rebuilt"]})
+        return json_response(200 if ready["rebuilt"] else 503, {"ready": ready["rebuilt"]})
 
     @get
     async def stats(request: Request) -> AsgiResponse:
-        return _json(200, engine.book.stats())
+        return json_response(200, engine.book.stats())
 
     return [
         ("/health", make_ping_asgi(broker, timeout=5.0)),

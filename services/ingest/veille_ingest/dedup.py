@@ -16,6 +16,7 @@ exactly: short texts look alike without being copies. Both indexes are bounded
 from __future__ import annotations
 
 import re
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,8 +47,10 @@ class Verdict:
     announce: bool = False  # the count just reached a power of two: re-publish the original with it
 
 
-def shingles(text: str) -> list[bytes]:
-    words = _WORD.findall(fold(_REPOST.sub("", text)))
+def shingles(text: str, folded: bool = False) -> list[bytes]:
+    """Three-word runs of a text, without a repost prefix; none for a text too short to judge."""
+    text = _REPOST.sub("", text)
+    words = _WORD.findall(text if folded else fold(text))
     if len(words) < MIN_WORDS:
         return []
     return [" ".join(words[i : i + SHINGLE]).encode() for i in range(len(words) - SHINGLE + 1)]
@@ -59,19 +62,21 @@ class Deduplicator:
         self.ids: OrderedDict[str, int] = OrderedDict()  # mention_id → copies counted on it
         self.index = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self.indexed: OrderedDict[str, None] = OrderedDict()
-        template = MinHash(num_perm=NUM_PERM, seed=1)
+        template = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=zlib.crc32)
         self._permutations, self._scheme = template.permutations, template.scheme
 
     def _signature(self, words: list[bytes]) -> MinHash:
-        signature = MinHash(num_perm=NUM_PERM, seed=1, permutations=self._permutations, scheme=self._scheme)
+        signature = MinHash(
+            num_perm=NUM_PERM, seed=1, hashfunc=zlib.crc32, permutations=self._permutations, scheme=self._scheme
+        )
         signature.update_batch(words)
         return signature
 
-    def check(self, mention_id: str, text: str) -> tuple[Verdict, MinHash | None]:
+    def check(self, mention_id: str, text: str, folded: bool = False) -> tuple[Verdict, MinHash | None]:
         """What this post is, without remembering it (see `remember`, once it is safely published)."""
         if mention_id in self.ids:
             return Verdict(Seen.SAME_POST, mention_id, self.ids[mention_id]), None
-        words = shingles(text)
+        words = shingles(text, folded)
         if not words:
             return Verdict(Seen.NEW), None
         signature = self._signature(words)
@@ -94,6 +99,12 @@ class Deduplicator:
                 self.index.insert(mention_id, signature)
                 self.indexed[mention_id] = None
         self._bound()
+
+    def forget(self, mention_id: str) -> None:
+        """Undo `remember` for a post whose publication failed, so it counts as new when it comes again."""
+        self.ids.pop(mention_id, None)
+        if self.indexed.pop(mention_id, 0) is None:
+            self.index.remove(mention_id)
 
     def remember_published(self, mention_id: str, text: str, copies: int) -> None:
         """Take back a mention read from `mentions-raw` on start (its latest copy count wins)."""
@@ -124,4 +135,3 @@ def jaccard(a: str, b: str) -> float:
     if not left or not right:
         return float(fold(a).strip() == fold(b).strip())
     return len(left & right) / len(left | right)
-

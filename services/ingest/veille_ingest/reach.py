@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,7 +46,7 @@ def impressions(followers: int | None, engagement: float | None) -> float:
 @dataclass
 class _BrandVoices:
     recent: deque[tuple[str, float, bool]] = field(default_factory=deque)
-    reach: Counter[str] = field(default_factory=Counter)
+    reach: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     product_posts: Counter[str] = field(default_factory=Counter)
     seen: int = 0
     connector_cut: float = float("inf")
@@ -72,7 +72,7 @@ class Roles:
             if voices.reach[old_author] <= 0 and voices.product_posts[old_author] <= 0:
                 del voices.reach[old_author], voices.product_posts[old_author]
         voices.seen += 1
-        if voices.seen % RECOMPUTE_EVERY == 1 or voices.seen < MIN_AUTHORS * 2:
+        if voices.seen % RECOMPUTE_EVERY == 0 or voices.seen < RECOMPUTE_EVERY:  # often while the cut is young
             self._recompute(voices)
         roles = []
         if voices.reach[author] >= voices.connector_cut:

@@ -47,15 +47,20 @@ class WatchListError(ValueError):
     """A watch list that cannot be used; the message names the brand and the setting."""
 
 
+_COMBINING = dict.fromkeys(c for c in range(0x300, 0x20D0 + 48) if unicodedata.combining(chr(c))) | {ord("’"): "'"}
+
+
 def fold(text: str) -> str:
     """Lower case without accents: what matching compares."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("’", "'")
+    lowered = text.casefold()
+    if lowered.isascii():
+        return lowered
+    return unicodedata.normalize("NFKD", lowered).translate(_COMBINING)
 
 
-def tokens(text: str) -> list[str]:
+def tokens(text: str, folded: bool = False) -> list[str]:
     """Folded words, with handles and hashtags keeping their @ and #."""
-    return _TOKEN.findall(fold(text))
+    return _TOKEN.findall(text if folded else fold(text))
 
 
 # -- query language ----------------------------------------------------------
@@ -67,11 +72,12 @@ def _grammar() -> pp.ParserElement:
     and_, or_, not_ = pp.CaselessKeyword("AND"), pp.CaselessKeyword("OR"), pp.CaselessKeyword("NOT")
     phrase = pp.QuotedString('"', esc_char="\\", unquote_results=True)
     word = ~(and_ | or_ | not_) + pp.Regex(r"[@#]?[^\s()\"]+")
-    term = (phrase | word).set_name("a word, a \"quoted phrase\", an @handle or a #hashtag")
+    term = (phrase | word).set_name('a word, a "quoted phrase", an @handle or a #hashtag')
     term.set_parse_action(lambda t: ("term", tuple(tokens(t[0]))))
     expression = pp.Forward()
     atom = term | (pp.Suppress("(") + expression + pp.Suppress(")"))
-    factor = pp.Forward().set_name("a term")
+    factor = pp.Forward()
+    factor.set_name("a term")
     factor <<= (not_.suppress() + factor).set_parse_action(lambda t: ("not", t[0])) | atom
     conjunction = (factor + pp.ZeroOrMore(pp.Opt(and_).suppress() + factor)).set_parse_action(_joined("and"))
     disjunction = (conjunction + pp.ZeroOrMore(or_.suppress() + conjunction)).set_parse_action(_joined("or"))
@@ -105,7 +111,9 @@ def parse_query(query: str) -> Node:
         node: Node = _QUERY.parse_string(query, parse_all=True)[0]
     except pp.ParseException as error:
         found = query[error.loc : error.loc + 12] or "the end"
-        raise QueryError(f"expected a term (a word, a \"phrase\", an @handle or a #hashtag), found {found!r}", error.col) from None
+        raise QueryError(
+            f'expected a term (a word, a "phrase", an @handle or a #hashtag), found {found!r}', error.col
+        ) from None
     _check_terms(node)
     return node
 
@@ -249,7 +257,9 @@ class WatchList:
         names = [b.name for b in document.brands]
         if len(set(names)) != len(names):
             raise WatchListError(f"a brand is listed twice: {sorted({n for n in names if names.count(n) > 1})}")
-        every = set().union(*(query_terms(b.query) for b in self.brands)) | {e for b in self.brands for e in b.exclusions}
+        every = set().union(*(query_terms(b.query) for b in self.brands)) | {
+            e for b in self.brands for e in b.exclusions
+        }
         every |= {tuple(tokens(w)) for w in EMPLOYER_WORDS} | {p for b in self.brands for p in b.products}
         self.longest = max(len(t) for t in every)
         self.employer_words = [tuple(tokens(w)) for w in EMPLOYER_WORDS]
@@ -258,8 +268,9 @@ class WatchList:
     def names(self) -> list[str]:
         return [b.watch.name for b in self.brands]
 
-    def match(self, text: str, lang: str | None = None, employer_hint: bool = False) -> Match:
-        words = tokens(text)
+    def match(self, text: str, lang: str | None = None, employer_hint: bool = False, folded: bool = False) -> Match:
+        """The watched brands a text names (`folded`: the text is already folded), and how."""
+        words = tokens(text, folded)
         grams = {tuple(words[i : i + n]) for n in range(1, self.longest + 1) for i in range(len(words) - n + 1)}
         present = grams.__contains__
         brands, employer, products = [], employer_hint, False

@@ -1,0 +1,162 @@
+"""Publishing what the pipeline makes: every mention acknowledged by the broker before it counts.
+
+A batch of items goes through the pipeline, its mentions are published
+together (acks=all), and any that the broker did not acknowledge are
+forgotten by the de-duplication index and reported, so the source sends or
+reads them again. On start the index is rebuilt from the recent `mentions-raw`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from opentelemetry import metrics
+
+from veille_contracts.codec import DecodeError, decode, encode
+from veille_contracts.models import Mention
+from veille_contracts.settings import VeilleSettings
+from veille_contracts.streams import kafka_broker, read_topic
+from veille_ingest.pipeline import ItemError, Outcome, Pipeline, RawItem
+from veille_ingest.sources import Rejected
+from veille_ingest.watchlist import WatchList, load_watchlist
+
+LOGGER = logging.getLogger("veille.ingest")
+METER = metrics.get_meter("veille.ingest")
+ITEMS = METER.create_counter("veille.ingest.items", unit="1", description="Items by source and outcome")
+LATENCY = METER.create_histogram("veille.ingest.latency", unit="s", description="Published → acknowledged")
+
+
+class PublishError(RuntimeError):
+    """The broker did not acknowledge every mention of a batch; none of them count as ingested."""
+
+
+@dataclass
+class Tally:
+    """What became of a batch of items."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        self.outcomes.update(other.outcomes)
+        self.rejected += other.rejected
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **{status: self.outcomes.get(status, 0) for status in ("emitted", "duplicate", "copy", "unmatched")},
+            "rejected": [{"where": r.where, "error": r.error} for r in self.rejected],
+        }
+
+
+@dataclass
+class Ingestor:
+    """Runs items through the pipeline and publishes them, acknowledged, to mentions-raw."""
+
+    pipeline: Pipeline
+    broker: KafkaBroker
+    lag: dict[str, datetime] = field(default_factory=dict)  # newest published_at per source
+
+    async def ingest(self, items: Iterable[RawItem | Rejected]) -> Tally:
+        tally = Tally()
+        outcomes: list[Outcome] = []
+        for item in items:
+            if isinstance(item, Rejected):
+                tally.rejected.append(item)
+                continue
+            try:
+                outcome = self.pipeline.process(item)
+            except ItemError as error:
+                tally.rejected.append(Rejected(item.item_id[:200], str(error)))
+                ITEMS.add(1, {"source": item.source, "outcome": "rejected"})
+                continue
+            self.pipeline.commit(outcome)  # at once, so copies within the batch are seen
+            outcomes.append(outcome)
+        published = [(o, m) for o in outcomes for m in o.to_publish]
+        results = await asyncio.gather(*(self._publish(m) for _, m in published), return_exceptions=True)
+        failed = {id(o) for (o, _), result in zip(published, results, strict=True) if isinstance(result, BaseException)}
+        for outcome in outcomes:
+            if id(outcome) in failed:
+                self.pipeline.forget(outcome)
+                continue
+            tally.outcomes[outcome.status] += 1
+            ITEMS.add(1, {"source": outcome.item.source, "outcome": outcome.status})
+            if outcome.mention is not None:
+                source, at = outcome.item.source, outcome.mention.published_at
+                self.lag[source] = max(self.lag.get(source, at), at)
+                LATENCY.record((datetime.now(UTC) - at).total_seconds(), {"source": source})
+        if failed:
+            first = next(r for r in results if isinstance(r, BaseException))
+            raise PublishError(f"{len(failed)} mention(s) not acknowledged by the broker: {first}")
+        return tally
+
+    async def _publish(self, mention: Mention) -> None:
+        await self.broker.publish(encode(mention), topic="mentions-raw", key=mention.mention_id.encode())
+
+    def stats(self) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        by_source: dict[str, dict[str, int]] = {}
+        for (source, status), n in sorted(self.pipeline.counts.items()):
+            by_source.setdefault(source, {})[status] = n
+        return {
+            "sources": by_source,
+            "lag_s": {source: round((now - at).total_seconds(), 1) for source, at in sorted(self.lag.items())},
+            "dedup_index": len(self.pipeline.dedup.ids),
+        }
+
+
+async def restore(settings: VeilleSettings, pipeline: Pipeline, now: datetime | None = None) -> int:
+    """Read back the recent mentions-raw into the de-duplication index; returns how many."""
+    since = (now or datetime.now(UTC)) - timedelta(days=settings.dedup_window_days)
+    restored = 0
+    for record in await read_topic(settings, "mentions-raw", start=since, stop_at_committed=None):
+        try:
+            pipeline.restore(decode("mentions-raw", record.value or b""))
+        except DecodeError:
+            continue
+        restored += 1
+    LOGGER.info("de-duplication index rebuilt from %d mention(s)", restored)
+    return restored
+
+
+def build_pipeline(settings: VeilleSettings, watchlist: WatchList | None = None) -> Pipeline:
+    return Pipeline(watchlist or load_watchlist(settings.watchlist), settings.author_key.get_secret_value())
+
+
+async def replay(
+    settings: VeilleSettings,
+    items: Iterable[RawItem | Rejected],
+    on_batch: Callable[[int], None] = lambda n: None,
+    batch_size: int = 500,
+) -> Tally:
+    """Ingest a finite stream of items (a file, an export) after rebuilding the de-duplication index."""
+    pipeline = build_pipeline(settings)
+    broker = kafka_broker(settings, "ingest")
+    await broker.start()
+    try:
+        await restore(settings, pipeline)
+        ingestor = Ingestor(pipeline, broker)
+        total = Tally()
+        for batch in _chunks(items, batch_size):
+            total.add(await ingestor.ingest(batch))
+            on_batch(len(batch))
+        return total
+    finally:
+        await broker.stop()
+
+
+def _chunks(items: Iterable[RawItem | Rejected], size: int) -> Iterator[list[RawItem | Rejected]]:
+    chunk: list[RawItem | Rejected] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
