@@ -35,14 +35,14 @@ def test_a_query_that_does_not_parse_says_where(query: str, position: int, messa
 
 def test_a_bad_query_is_refused_at_start_with_the_brand_and_the_position(tmp_path: Path) -> None:
     path = tmp_path / "watchlist.yaml"
-    path.write_text('brands:\n  - name: Fibrelia\n  - name: Banque Aurore\n    query: \'"Banque Aurore" OR (x\'\n')
+    path.write_text("brands:\n  - name: Fibrelia\n  - name: Banque Aurore\n    query: '\"Banque Aurore\" OR (x'\n")
     with pytest.raises(WatchListError, match=r"brand 'Banque Aurore', query: .*never closed at position 20"):
         load_watchlist(path)
     path.write_text("brands:\n  - name: Fibrelia\n    langauges: [fr]\n")
     with pytest.raises(WatchListError, match=r"brands\['Fibrelia'\]\.langauges: Extra inputs"):
         load_watchlist(path)
     path.write_text("brands: [name: x\n")
-    with pytest.raises(WatchListError, match="watchlist.yaml"):
+    with pytest.raises(WatchListError, match=r"watchlist\.yaml"):
         load_watchlist(path)
 
 

