@@ -214,7 +214,7 @@ async def read_topic(
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         if stop_at_committed:
-            ends = await committed_offsets(settings, stop_at_committed, partitions, ends)
+            ends = await committed_offsets(settings, stop_at_committed, partitions)
         if start is None:
             # offset 0, not seek_to_beginning: the embedded broker sometimes answers "earliest" with the end;
             # an offset already deleted by retention falls back to the earliest kept (auto_offset_reset)
@@ -224,20 +224,23 @@ async def read_topic(
             found = await consumer.offsets_for_times({tp: int(start.timestamp() * 1000) for tp in partitions})
             for tp in partitions:
                 consumer.seek(tp, found[tp].offset if found.get(tp) else ends[tp])
+        # Up to committed offsets: exact. Up to the end: on until a fetch comes back empty, because the
+        # embedded broker's end offset can leave out the last records of a compressed batch.
+        bounded = stop_at_committed is not None
         records: list[Any] = []
-        remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
-        while remaining:
-            for tp, batch in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
-                records += [r for r in batch if r.offset < ends[tp]]
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-        return records
+        while True:
+            fetched = await consumer.getmany(timeout_ms=500)
+            for tp, batch in fetched.items():
+                records += [r for r in batch if not bounded or r.offset < ends[tp]]
+            behind = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
+            if not behind and (bounded or not fetched):
+                return records
     finally:
         await consumer.stop()
 
 
 async def committed_offsets(
-    settings: VeilleSettings, group: str, partitions: list[TopicPartition], ends: dict[TopicPartition, int]
+    settings: VeilleSettings, group: str, partitions: list[TopicPartition]
 ) -> dict[TopicPartition, int]:
     """The group's committed offset per partition; nothing committed yet means nothing to replay."""
     probe = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, **settings.kafka_client_options())
@@ -246,7 +249,7 @@ async def committed_offsets(
         committed = {}
         for tp in partitions:
             offset = await probe.committed(tp)
-            committed[tp] = min(offset if offset is not None and offset >= 0 else 0, ends[tp])
+            committed[tp] = offset if offset is not None and offset >= 0 else 0
         return committed
     finally:
         await probe.stop()

@@ -20,7 +20,7 @@ from faststream.asgi import AsgiFastStream
 
 from veille_contracts.settings import VeilleSettings, load_settings
 from veille_contracts.streams import kafka_broker
-from veille_ingest.delivery import Ingestor, build_pipeline, restore
+from veille_ingest.delivery import Ingestor, build_pipeline, copy_log, restore
 from veille_ingest.http import http_routes
 from veille_ingest.sources import Cursors, FeedCursor, read_feed, read_timeline
 from veille_ingest.watchlist import FeedConfig, MastodonConfig
@@ -84,7 +84,7 @@ def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     settings = settings or load_settings()
     pipeline = build_pipeline(settings)
     broker = kafka_broker(settings, SERVICE)
-    ingestor = Ingestor(pipeline, broker)
+    ingestor = Ingestor(pipeline, broker, copy_log(settings))
     cursors = Cursors.load(settings.state_dir / "ingest" / "cursors.json")
     client = httpx.AsyncClient(headers={"User-Agent": "veille/0.1"})
     ready = {"ready": False}

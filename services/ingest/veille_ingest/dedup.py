@@ -26,7 +26,7 @@ from datasketch import MinHash, MinHashLSH
 from veille_ingest.watchlist import fold
 
 NUM_PERM = 64
-THRESHOLD = 0.7
+THRESHOLD = 0.5
 MIN_WORDS = 6
 SHINGLE = 3
 _WORD = re.compile(r"\w+")

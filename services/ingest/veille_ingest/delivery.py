@@ -14,12 +14,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from faststream.kafka import KafkaBroker
 from opentelemetry import metrics
 
 from veille_contracts.codec import DecodeError, decode, encode
+from veille_contracts.ids import mention_id
 from veille_contracts.models import Mention
 from veille_contracts.settings import VeilleSettings
 from veille_contracts.streams import kafka_broker, read_topic
@@ -56,11 +58,36 @@ class Tally:
 
 
 @dataclass
+class CopyLog:
+    """The ids of the copies counted, kept in the state directory: copies are never published, so a restart
+    learns them here rather than from mentions-raw, and the same copy read again is not counted twice."""
+
+    path: Path
+    keep: int = 500_000
+
+    def load(self) -> list[str]:
+        if not self.path.is_file():
+            return []
+        lines = self.path.read_text(encoding="utf-8").split()
+        if len(lines) > 2 * self.keep:  # compacted now and then, never on the hot path
+            lines = lines[-self.keep :]
+            self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return lines
+
+    def append(self, mention_ids: list[str]) -> None:
+        if mention_ids:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as log:
+                log.write("".join(f"{m}\n" for m in mention_ids))
+
+
+@dataclass
 class Ingestor:
     """Runs items through the pipeline and publishes them, acknowledged, to mentions-raw."""
 
     pipeline: Pipeline
     broker: KafkaBroker
+    copies: CopyLog
     lag: dict[str, datetime] = field(default_factory=dict)  # newest published_at per source
 
     async def ingest(self, items: Iterable[RawItem | Rejected]) -> Tally:
@@ -91,6 +118,7 @@ class Ingestor:
                 source, at = outcome.item.source, outcome.mention.published_at
                 self.lag[source] = max(self.lag.get(source, at), at)
                 LATENCY.record((datetime.now(UTC) - at).total_seconds(), {"source": source})
+        self.copies.append([mention_id(o.item.source, o.item.item_id) for o in outcomes if o.status == "copy"])
         if failed:
             first = next(r for r in results if isinstance(r, BaseException))
             raise PublishError(f"{len(failed)} mention(s) not acknowledged by the broker: {first}")
@@ -111,8 +139,14 @@ class Ingestor:
         }
 
 
+def copy_log(settings: VeilleSettings) -> CopyLog:
+    return CopyLog(settings.state_dir / "ingest" / "copies.txt")
+
+
 async def restore(settings: VeilleSettings, pipeline: Pipeline, now: datetime | None = None) -> int:
-    """Read back the recent mentions-raw into the de-duplication index; returns how many."""
+    """Read back the recent mentions-raw and the copies counted into the de-duplication index; returns how many."""
+    for copy in copy_log(settings).load():
+        pipeline.dedup.ids[copy] = 0
     since = (now or datetime.now(UTC)) - timedelta(days=settings.dedup_window_days)
     restored = 0
     for record in await read_topic(settings, "mentions-raw", start=since, stop_at_committed=None):
@@ -141,7 +175,7 @@ async def replay(
     await broker.start()
     try:
         await restore(settings, pipeline)
-        ingestor = Ingestor(pipeline, broker)
+        ingestor = Ingestor(pipeline, broker, copy_log(settings))
         total = Tally()
         for batch in _chunks(items, batch_size):
             total.add(await ingestor.ingest(batch))
