@@ -118,3 +118,11 @@ def test_a_verdict_is_checked_before_it_is_applied() -> None:
         engine.book.check(_verdict(alert.alert_id, AlertStatus.ACKNOWLEDGED))
     with pytest.raises(UnknownAlertError):
         engine.book.check(_verdict("0" * 32, AlertStatus.ACKNOWLEDGED))
+
+
+def test_a_mention_seen_again_with_more_copies_counts_once() -> None:
+    engine = Escalation()
+    first = _churn(0)
+    assert engine.observe(first)
+    assert engine.observe(first.model_copy(update={"duplicates": 4})) == []
+    assert engine.observe(_churn(30))  # another post of the same customer still revises the incident

@@ -7,6 +7,7 @@ alerts, which is how the service rebuilds its windows after a restart.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from veille_escalation.findings import Finding
 from veille_escalation.incidents import IncidentBook
 
 Detector = Callable[[ScoredMention, float], list[Finding]]
+SEEN_CAPACITY = 1_000_000  # mention ids remembered: weeks of a busy brand's mentions
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Escalation:
     book: IncidentBook = field(default_factory=IncidentBook)
 
     def __post_init__(self) -> None:
+        self.seen: OrderedDict[str, None] = OrderedDict()
         drift, employer = DriftDetector(self.trend), EmployerBrandDetector(self.trend)
         self.detectors: list[tuple[AlertKind, Detector]] = [
             (AlertKind.CHURN_RISK, churn_risk),
@@ -40,8 +43,12 @@ class Escalation:
         ]
 
     def observe(self, mention: ScoredMention) -> list[Alert]:
-        """The alerts (new ones and new revisions) this mention causes."""
-        if mention.status is not ScoreStatus.SCORED:
+        """The alerts (new ones and new revisions) this mention causes.
+
+        A mention already observed is not counted again: ingest re-publishes an original as its copies grow
+        (the same mention_id with a higher `duplicates`), and that is amplification, not new volume.
+        """
+        if mention.status is not ScoreStatus.SCORED or self._already_seen(mention.mention_id):
             return []
         brand = mention.brands[0]
         alerts = []
@@ -51,6 +58,14 @@ class Escalation:
                 if alert is not None:
                     alerts.append(alert)
         return alerts
+
+    def _already_seen(self, mention_id: str) -> bool:
+        if mention_id in self.seen:
+            return True
+        self.seen[mention_id] = None
+        if len(self.seen) > SEEN_CAPACITY:
+            self.seen.popitem(last=False)
+        return False
 
     def feedback(self, verdict: AlertFeedback) -> Alert:
         return self.book.feedback(verdict)
