@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("broker", "analytics", "sentiment", "escalation")
+BENCHMARKS = ("broker", "ingest", "analytics", "sentiment", "escalation")
 
 
 def main() -> None:

@@ -230,9 +230,9 @@ class WatchListFile(BaseModel):
 class CompiledBrand:
     watch: BrandWatch
     query: Node
-    exclusions: tuple[tuple[str, ...], ...]
+    exclusions: frozenset[tuple[str, ...]]
     employer: Node | None
-    products: tuple[tuple[str, ...], ...]
+    products: frozenset[tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -251,8 +251,8 @@ class WatchList:
         for brand in document.brands:
             query = _compiled(brand.name, "query", brand.effective_query())
             employer = _compiled(brand.name, "employer_query", brand.employer_query) if brand.employer_query else None
-            exclusions = tuple(tuple(tokens(e)) for e in brand.exclusions if tokens(e))
-            products = tuple(tuple(tokens(p)) for p in (*brand.products, *PRODUCT_WORDS) if tokens(p))
+            exclusions = frozenset(tuple(tokens(e)) for e in brand.exclusions if tokens(e))
+            products = frozenset(tuple(tokens(p)) for p in (*brand.products, *PRODUCT_WORDS) if tokens(p))
             self.brands.append(CompiledBrand(brand, query, exclusions, employer, products))
         names = [b.name for b in document.brands]
         if len(set(names)) != len(names):
@@ -262,7 +262,7 @@ class WatchList:
         }
         every |= {tuple(tokens(w)) for w in EMPLOYER_WORDS} | {p for b in self.brands for p in b.products}
         self.longest = max(len(t) for t in every)
-        self.employer_words = [tuple(tokens(w)) for w in EMPLOYER_WORDS]
+        self.employer_words = frozenset(tuple(tokens(w)) for w in EMPLOYER_WORDS)
 
     @property
     def names(self) -> list[str]:
@@ -278,14 +278,14 @@ class WatchList:
             languages = brand.watch.languages
             if languages and lang not in languages:
                 continue
-            if any(present(e) for e in brand.exclusions) or not evaluate(brand.query, present):
+            if not grams.isdisjoint(brand.exclusions) or not evaluate(brand.query, present):
                 continue
             brands.append(brand.watch.name)
-            products = products or any(present(p) for p in brand.products)
+            products = products or not grams.isdisjoint(brand.products)
             if brand.employer is not None:
                 employer = employer or evaluate(brand.employer, present)
             else:
-                employer = employer or any(present(w) for w in self.employer_words)
+                employer = employer or not grams.isdisjoint(self.employer_words)
         return Match(brands, employer and bool(brands), products)
 
 
