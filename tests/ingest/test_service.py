@@ -162,9 +162,10 @@ def test_the_ingest_process_takes_feeds_and_webhooks_and_a_restart_re_emits_noth
                     f"{base}/webhook", content=b'{"id": "\xff"}', headers=_signed(b'{"id": "\xff"}')
                 ),
                 "too large": httpx.post(f"{base}/webhook", content=b"x" * 30_000, headers=_signed(b"x" * 30_000)),
+                "50 MB": httpx.post(f"{base}/webhook", content=b"x" * 50_000_000, headers=_signed(b"{}"), timeout=30),
             }
             assert {k: r.status_code for k, r in refused.items()} == {
-                "wrong secret": 401, "no signature": 401, "not UTF-8": 400, "too large": 413,
+                "wrong secret": 401, "no signature": 401, "not UTF-8": 400, "too large": 413, "50 MB": 413,
             }  # fmt: skip
             from_feed = _wait(lambda: _mentions(stack, feed_name) if len(_mentions(stack, feed_name)) >= 2 else None,
                               "the feed's mentions", log)  # fmt: skip
@@ -182,3 +183,28 @@ def test_the_ingest_process_takes_feeds_and_webhooks_and_a_restart_re_emits_noth
             again = httpx.post(f"{base}/webhook", content=body, headers=_signed(body), timeout=10).json()
         assert again["emitted"] == 0 and again["duplicate"] == 1
         assert len(_mentions(stack, feed_name)) == 2 and len(_mentions(stack, relay)) == 1
+
+
+def test_veille_ingest_file_reports_each_outcome_and_names_refused_lines(stack: Stack, tmp_path: Path) -> None:
+    source = f"cli-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "posts.jsonl"
+    post = {
+        "id": "c1",
+        "text": "Nordline a encore augmenté mon tarif",
+        "published_at": "2026-11-02T08:00:00Z",
+        "author": "u",
+    }
+    path.write_text(json.dumps(post) + "\n" + json.dumps(post) + "\n{broken\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")} | {
+        "VEILLE_STATE_DIR": str(tmp_path),
+        "VEILLE_KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers,
+        "VEILLE_WATCHLIST": str(ROOT / "config" / "watchlist.yaml"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "veille.cli", "ingest", "file", str(path), "--source", source],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "emitted 1 duplicate 1 copy 0 unmatched 0 rejected 1" in done.stdout
+    assert "line 3" in done.stderr and "not JSON" in done.stderr
+    assert [m.source_item_id for m in _mentions(stack, source)] == ["c1"]
