@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from clickhouse_connect.driver.exceptions import DatabaseError
 
 from tests.conftest import Stack
+from tests.processes import service_env
 from veille_analytics.clickhouse import clickhouse_client
 from veille_contracts.catalog import topic
 
@@ -35,15 +35,7 @@ async def _publish(stack: Stack, topic_name: str, payloads: list[bytes]) -> None
 
 def test_the_analytics_process_writes_the_examples_and_stops_on_sigterm(stack: Stack, tmp_path: Path) -> None:
     database = f"svc_{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")}
-    env |= {
-        "VEILLE_STATE_DIR": str(tmp_path),
-        "VEILLE_KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers,
-        "VEILLE_CLICKHOUSE_URL": str(stack.settings.clickhouse_url).rstrip("/"),
-        "VEILLE_CLICKHOUSE_DATABASE": database,
-        "VEILLE_KAFKA_SESSION_TIMEOUT_MS": "6000",
-        "VEILLE_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
-    }
+    env = service_env(stack, tmp_path, clickhouse_database=database)
     service = subprocess.Popen(
         [sys.executable, "-m", "veille.cli", "run", "analytics"],
         env=env,

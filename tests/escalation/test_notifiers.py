@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from tests.escalation.helpers import T0, post, small
-from tests.escalation.receivers import free_port, http_receiver, smtp_receiver
+from tests.escalation.receivers import http_receiver, smtp_receiver
+from tests.processes import free_port
 from veille_contracts.codec import decode
 from veille_contracts.models import Alert, AlertStatus, Audience, Polarity
 from veille_contracts.settings import SettingsError, VeilleSettings

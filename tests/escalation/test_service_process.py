@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,8 +17,9 @@ import pytest
 
 from tests.conftest import Stack
 from tests.escalation.helpers import post, small
-from tests.escalation.receivers import HttpReceiver, free_port, http_receiver
+from tests.escalation.receivers import HttpReceiver, http_receiver
 from tests.escalation.topics import alerts_for, produce, records_of
+from tests.processes import free_port, service_env, service_process
 from veille_contracts.codec import HEADER_ERROR, HEADER_SERVICE, encode
 from veille_contracts.models import Alert, AlertStatus, Polarity, ScoredMention
 from veille_contracts.signatures import SIGNATURE_HEADER, verify
@@ -43,23 +40,6 @@ def _churn(brand: str, minutes: int) -> ScoredMention:
         polarity=Polarity.NEGATIVE,
         text=f"Je pars chez un concurrent, message {minutes}.",
     )
-
-
-@contextmanager
-def escalation_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "veille.cli", "run", "escalation"], env=env, stdout=out, stderr=out
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
@@ -91,20 +71,18 @@ def test_killed_mid_incident_the_service_neither_loses_nor_duplicates_its_alert(
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "escalation.log"
     with http_receiver(refuse=brand.encode()) as webhook, http_receiver() as slack:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")} | {
-            "VEILLE_STATE_DIR": str(tmp_path),
-            "VEILLE_KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers,
-            "VEILLE_KAFKA_SESSION_TIMEOUT_MS": "6000",
-            "VEILLE_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
-            "VEILLE_ESCALATION_HTTP_PORT": str(port),
-            "VEILLE_FEEDBACK_TOKEN": TOKEN,
-            "VEILLE_NOTIFY_WEBHOOK_URL": webhook.url,
-            "VEILLE_NOTIFY_WEBHOOK_SECRET": SECRET,
-            "VEILLE_NOTIFY_SLACK_URL": slack.url,
-            "VEILLE_NOTIFY_BACKOFF_S": "0.05",
-        }
+        env = service_env(
+            stack,
+            tmp_path,
+            escalation_http_port=str(port),
+            feedback_token=TOKEN,
+            notify_webhook_url=webhook.url,
+            notify_webhook_secret=SECRET,
+            notify_slack_url=slack.url,
+            notify_backoff_s="0.05",
+        )
         first = _churn(brand, 0)
-        with escalation_process(env, log) as service:
+        with service_process("escalation", env, log) as service:
             _wait_ready(base, service, log)
             asyncio.run(produce(stack, "mentions-scored", [encode(first)]))
             [(alert, _)] = asyncio.run(alerts_for(stack, brand, 1))
@@ -130,7 +108,7 @@ def test_killed_mid_incident_the_service_neither_loses_nor_duplicates_its_alert(
             service.wait(timeout=10)
             asyncio.run(produce(stack, "mentions-scored", [encode(m) for m in more[2:]]))
 
-        with escalation_process(env, log) as service:
+        with service_process("escalation", env, log) as service:
             _wait_ready(base, service, log)
             every = {m.mention_id for m in [first, *more]}
             revisions = asyncio.run(

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +16,9 @@ import httpx
 import pytest
 
 from tests.conftest import Stack
-from tests.escalation.receivers import free_port
 from tests.escalation.topics import records_of
 from tests.ingest.servers import serving
+from tests.processes import free_port, service_env, service_process
 from veille_contracts.codec import decode
 from veille_contracts.models import Mention
 from veille_contracts.signatures import SIGNATURE_HEADER, sign
@@ -71,22 +67,6 @@ def test_a_file_replayed_twice_emits_each_unique_mention_exactly_once(stack: Sta
     assert first.rejected == second.rejected == []
 
 
-@contextmanager
-def ingest_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "veille.cli", "run", "ingest"], env=env, stdout=out, stderr=out
-        )
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def _wait(check: Any, what: str, log: Path, timeout_s: float = 60) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -120,14 +100,14 @@ def test_the_ingest_process_takes_feeds_and_webhooks_and_a_restart_re_emits_noth
             .read_text()
             .replace("  feeds: []", f"  feeds:\n    - {{name: {feed_name}, url: '{feeds}/eco.rss', every_s: 1}}")
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")} | {
-            "VEILLE_STATE_DIR": str(tmp_path),
-            "VEILLE_KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers,
-            "VEILLE_WATCHLIST": str(watchlist),
-            "VEILLE_INGEST_HTTP_PORT": str(port),
-            "VEILLE_WEBHOOK_SECRET": SECRET,
-            "VEILLE_WEBHOOK_MAX_BYTES": "20000",
-        }
+        env = service_env(
+            stack,
+            tmp_path,
+            watchlist=str(watchlist),
+            ingest_http_port=str(port),
+            webhook_secret=SECRET,
+            webhook_max_bytes="20000",
+        )
         posts = {
             "source": relay,
             "posts": [
@@ -147,7 +127,7 @@ def test_the_ingest_process_takes_feeds_and_webhooks_and_a_restart_re_emits_noth
             ],
         }
         body = json.dumps(posts).encode()
-        with ingest_process(env, log):
+        with service_process("ingest", env, log):
             _wait(lambda: httpx.get(f"{base}/ready", timeout=2).status_code == 200, "readiness", log)
             accepted = httpx.post(f"{base}/webhook", content=body, headers=_signed(body), timeout=10)
             assert accepted.status_code == 202, accepted.text
@@ -177,7 +157,7 @@ def test_the_ingest_process_takes_feeds_and_webhooks_and_a_restart_re_emits_noth
         [webhook_mention] = _mentions(stack, relay)
         assert webhook_mention.author.followers == 830
 
-        with ingest_process(env, log):  # a restart: the cursor and the index both know the feed
+        with service_process("ingest", env, log):  # a restart: the cursor and the index both know the feed
             _wait(lambda: httpx.get(f"{base}/ready", timeout=2).status_code == 200, "readiness", log)
             time.sleep(3)  # a few polls
             again = httpx.post(f"{base}/webhook", content=body, headers=_signed(body), timeout=10).json()
@@ -195,11 +175,7 @@ def test_veille_ingest_file_reports_each_outcome_and_names_refused_lines(stack: 
         "author": "u",
     }
     path.write_text(json.dumps(post) + "\n" + json.dumps(post) + "\n{broken\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")} | {
-        "VEILLE_STATE_DIR": str(tmp_path),
-        "VEILLE_KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers,
-        "VEILLE_WATCHLIST": str(ROOT / "config" / "watchlist.yaml"),
-    }
+    env = service_env(stack, tmp_path, watchlist=str(ROOT / "config" / "watchlist.yaml"))
     done = subprocess.run(
         [sys.executable, "-m", "veille.cli", "ingest", "file", str(path), "--source", source],
         env=env, capture_output=True, text=True, timeout=120, check=False,
