@@ -102,3 +102,41 @@ def test_collector_pipelines_use_only_declared_components() -> None:
         assert set(pipeline["receivers"]) <= set(config["receivers"])
         assert set(pipeline.get("processors", [])) <= set(config["processors"])
         assert set(pipeline["exporters"]) <= set(config["exporters"])
+
+
+def _manifests() -> list[dict[str, Any]]:
+    paths = sorted((ROOT / "deploy" / "k8s").glob("*.yaml"))
+    return [d for path in paths for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def _settings_map(manifests: list[dict[str, Any]]) -> dict[str, str]:
+    [found] = [d for d in manifests if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "veille-settings"]
+    data: dict[str, str] = found["data"]
+    return data
+
+
+def test_kubernetes_settings_are_valid_settings_and_hold_no_secret() -> None:
+    data = _settings_map(_manifests())
+    assert not [k for k in data if any(word in k for word in ("PASSWORD", "SECRET", "TOKEN", "KEY"))]
+    settings = VeilleSettings.model_validate({k.removeprefix(ENV_PREFIX).lower(): v for k, v in data.items()})
+    assert settings.kafka_enable_idempotence and settings.otel_exporter == "otlp"
+
+
+def test_every_service_is_deployed_with_probes_on_its_own_port_and_a_graceful_stop() -> None:
+    from veille_contracts.catalog import topic
+
+    manifests = _manifests()
+    data = _settings_map(manifests)
+    deployments = {d["metadata"]["name"]: d for d in manifests if d["kind"] == "Deployment"}
+    assert set(deployments) == {f"veille-{name}" for name in SERVICES}
+    for name in SERVICES:
+        pod = deployments[f"veille-{name}"]["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        [port] = container["ports"]
+        assert port["containerPort"] == int(data[f"VEILLE_{name.upper()}_HTTP_PORT"]), name
+        assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+        assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+        assert pod["terminationGracePeriodSeconds"] >= 30 and pod["securityContext"]["runAsNonRoot"]
+        assert container["image"] == f"veille/{name}:0.1.0"
+    [autoscaler] = [d for d in manifests if d["kind"] == "HorizontalPodAutoscaler"]
+    assert autoscaler["spec"]["maxReplicas"] <= topic("mentions-raw").partitions

@@ -105,6 +105,8 @@ class VeilleSettings(BaseSettings):
         default=None, description="Bearer token of POST /feedback; the endpoint refuses everything while unset."
     )
     escalation_http_port: int = Field(default=18083, ge=0, le=65535, description="Health, stats and feedback.")
+    sentiment_http_port: int = Field(default=18082, ge=0, le=65535, description="Health and readiness.")
+    analytics_http_port: int = Field(default=18084, ge=0, le=65535, description="Health and readiness.")
     http_host: str = Field(default="127.0.0.1", description="Where the services' HTTP endpoints listen.")
 
     # Ingest
@@ -117,6 +119,12 @@ class VeilleSettings(BaseSettings):
     webhook_max_bytes: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
     dedup_window_days: int = Field(default=7, ge=0, le=90, description="Mentions read back on start to de-duplicate.")
     ingest_http_port: int = Field(default=18081, ge=0, le=65535, description="Webhook, health and stats.")
+
+    # Telemetry
+    otel_exporter: Literal["none", "console", "file", "otlp"] = Field(
+        default="none", description="Where traces and metrics go; `file` writes under state_dir/telemetry."
+    )
+    otel_endpoint: str = Field(default="http://127.0.0.1:4318", description="OTLP/HTTP endpoint of the collector.")
 
     service_name: str = "veille"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

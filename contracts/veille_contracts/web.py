@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from faststream.asgi import AsgiResponse
+from faststream.asgi import AsgiFastStream, AsgiResponse, Request, get, make_ping_asgi
+from faststream.asgi.types import ASGIApp
+from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
+
+from veille_contracts.settings import VeilleSettings
 
 
 def json_response(status: int, payload: dict[str, Any]) -> AsgiResponse:
@@ -38,3 +43,39 @@ def bearer_matches(token: SecretStr | None, authorization: str | None) -> bool:
     expected = token.get_secret_value() if token else ""
     given = (authorization or "").removeprefix("Bearer ").strip()
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def health_routes(broker: KafkaBroker, ready: dict[str, bool]) -> list[tuple[str, ASGIApp]]:
+    """`GET /health` (204 while the broker answers) and `GET /ready` (200 once `ready["ready"]` is set)."""
+
+    @get
+    async def readiness(request: Request) -> AsgiResponse:
+        return json_response(200 if ready["ready"] else 503, {"ready": ready["ready"]})
+
+    return [("/health", make_ping_asgi(broker, timeout=5.0)), ("/ready", readiness)]
+
+
+def service_app(
+    broker: KafkaBroker,
+    routes: Sequence[tuple[str, ASGIApp]] = (),
+    on_startup: Sequence[Any] = (),
+    ready: dict[str, bool] | None = None,
+) -> tuple[AsgiFastStream, dict[str, bool]]:
+    """A service as a faststream ASGI app: its routes plus health and readiness, ready once its consumers run.
+
+    `ready` is the flag the service's own routes read, if they need to know.
+    """
+    ready = {"ready": False} if ready is None else ready
+    ready["ready"] = False
+    app = AsgiFastStream(broker, asgi_routes=[*health_routes(broker, ready), *routes], on_startup=on_startup)
+
+    @app.after_startup
+    async def mark_ready() -> None:
+        ready["ready"] = True
+
+    return app, ready
+
+
+async def serve(app: AsgiFastStream, settings: VeilleSettings, port: int) -> None:
+    """Run a service and its HTTP endpoints until SIGTERM or Ctrl-C (uvicorn stops the broker gracefully)."""
+    await app.run(run_extra_options={"host": settings.http_host, "port": str(port)})

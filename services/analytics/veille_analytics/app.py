@@ -5,11 +5,12 @@ validate against the contract (bad records → DLQ) → the batch's JSON in one 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from faststream import FastStream
+from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from veille_analytics.clickhouse import connect
@@ -23,8 +24,12 @@ from veille_contracts.streams import (
     kafka_broker,
     start_unread_partitions_at_the_beginning,
 )
+from veille_contracts.telemetry import context_of, setup_telemetry, tracer
+from veille_contracts.web import serve as serve_http
+from veille_contracts.web import service_app
 
 SERVICE = "analytics"
+TRACER = tracer(SERVICE)
 
 
 @dataclass(frozen=True)
@@ -60,25 +65,39 @@ def build_broker(settings: VeilleSettings, sink: ClickHouseSink) -> KafkaBroker:
 def _store(broker: KafkaBroker, sink: ClickHouseSink, route: Route) -> Callable[[KafkaMessage], Any]:
     async def store(message: KafkaMessage) -> None:
         # Validate with the contract first (what does not fit goes to the DLQ), then ship the JSON as it came.
+        started = time.time_ns()
         valid = [record for record, _ in await decode_batch_or_dead_letter(broker, message, route.topic, SERVICE)]
         lines = [record.value for record in valid]
-        for index, error in await sink.write(route.table, lines, batch_token(message.raw_message)):
+        refused = await sink.write(route.table, lines, batch_token(message.raw_message))
+        for index, error in refused:
             await dead_letter(broker, valid[index], route.topic, f"{route.table}: {error}", SERVICE)
+        written = set(range(len(valid))) - {index for index, _ in refused}
+        for index in sorted(written):  # the last span of each record's trace: its row is in ClickHouse
+            TRACER.start_span(
+                f"store {route.table}", context=context_of(valid[index].headers), start_time=started
+            ).end()
 
     store.__name__ = f"store_{route.table}"
     return store
 
 
-def create_app(settings: VeilleSettings | None = None) -> FastStream:
+def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     """The analytics service as a faststream application; migrations run before it consumes."""
     settings = settings or load_settings()
+    setup_telemetry(settings, SERVICE)
     client = connect(settings)
     migrate(client, settings.retention_days)
     broker = build_broker(settings, ClickHouseSink(client))
-    return FastStream(broker, on_startup=[lambda: start_unread_partitions_at_the_beginning(broker, settings)])
+    app, _ = service_app(broker, on_startup=[lambda: start_unread_partitions_at_the_beginning(broker, settings)])
+    return app
+
+
+async def serve(settings: VeilleSettings) -> None:
+    """Run the service with /health and /ready until SIGTERM or Ctrl-C."""
+    await serve_http(create_app(settings), settings, settings.analytics_http_port)
 
 
 if __name__ == "__main__":
     import asyncio
 
-    asyncio.run(create_app().run())
+    asyncio.run(serve(load_settings()))

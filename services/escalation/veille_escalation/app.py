@@ -23,6 +23,7 @@ import httpx
 from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 from opentelemetry import metrics
+from opentelemetry.trace import SpanKind
 
 from veille_contracts.codec import DecodeError, decode, encode
 from veille_contracts.models import Alert, AlertFeedback, ScoredMention
@@ -35,6 +36,9 @@ from veille_contracts.streams import (
     read_topic,
     start_unread_partitions_at_the_beginning,
 )
+from veille_contracts.telemetry import context_of, setup_telemetry, span_attributes, trace_headers, tracer
+from veille_contracts.web import serve as serve_http
+from veille_contracts.web import service_app
 from veille_escalation.engine import Escalation
 from veille_escalation.http import http_routes
 from veille_escalation.incidents import FeedbackError
@@ -49,6 +53,10 @@ NOTIFY_GROUP = "veille-notify-{}"
 NOTIFY_MAX_AGE = timedelta(hours=24)
 REPLAY = timedelta(days=35)  # the longest window: four weeks before the last week of employee voice
 LOGGER = logging.getLogger("veille.escalation")
+TRACER = tracer(SERVICE)
+INGEST_TO_ALERT = metrics.get_meter("veille.escalation").create_histogram(
+    "veille.ingest_to_alert", unit="s", description="From a mention's ingestion to the alert it raised"
+)
 
 
 def build_broker(settings: VeilleSettings, engine: Escalation, notifiers: Sequence[Notifier] = ()) -> KafkaBroker:
@@ -63,7 +71,17 @@ def build_broker(settings: VeilleSettings, engine: Escalation, notifiers: Sequen
         decoded = await decode_batch_or_dead_letter(broker, message, "mentions-scored", SERVICE)
         ordered = sorted(decoded, key=lambda pair: (pair[1].published_at, pair[1].mention_id))
         for record, mention in ordered:
-            await publish_alerts(broker, engine, engine.observe(mention), record.headers or ())
+            attributes = span_attributes(mention_id=mention.mention_id)
+            with TRACER.start_as_current_span(
+                "escalate mention", context=context_of(record.headers), kind=SpanKind.CONSUMER, attributes=attributes
+            ) as span:
+                alerts = engine.observe(mention)
+                for alert in alerts:
+                    span.add_event("alert", span_attributes(alert_id=alert.alert_id, revision=alert.revision))
+                    INGEST_TO_ALERT.record(
+                        (datetime.now(UTC) - mention.ingested_at).total_seconds(), {"kind": alert.kind.value}
+                    )
+                await publish_alerts(broker, engine, alerts)
 
     @feedback
     async def apply_feedback(message: KafkaMessage) -> None:
@@ -74,7 +92,8 @@ def build_broker(settings: VeilleSettings, engine: Escalation, notifiers: Sequen
         except (DecodeError, FeedbackError) as error:
             await dead_letter(broker, record, "alert-feedback", str(error), SERVICE)
             return
-        await publish_alerts(broker, engine, [alert], record.headers or ())
+        with TRACER.start_as_current_span("apply feedback", context=context_of(record.headers)):
+            await publish_alerts(broker, engine, [alert])
 
     policy = RetryPolicy(attempts=settings.notify_attempts, backoff_s=settings.notify_backoff_s)
     for notifier in notifiers:
@@ -105,16 +124,16 @@ def _notify_through(broker: KafkaBroker, notifier: Notifier, policy: RetryPolicy
     return notify
 
 
-async def publish_alerts(broker: KafkaBroker, engine: Escalation, alerts: Sequence[Alert], headers: Any) -> None:
-    """Publish alerts keyed by alert_id, waiting for acks=all, with the incident scope and trace context."""
-    passed = {name: value.decode("utf-8", "replace") for name, value in headers if name == "traceparent"}
+async def publish_alerts(broker: KafkaBroker, engine: Escalation, alerts: Sequence[Alert]) -> None:
+    """Publish alerts keyed by alert_id, waiting for acks=all, with the incident scope and the current trace."""
+    headers = trace_headers()
     await asyncio.gather(
         *[
             broker.publish(
                 encode(alert),
                 topic="alerts",
                 key=alert.alert_id.encode(),
-                headers={**passed, SCOPE_HEADER: engine.scope_of(alert)},
+                headers={**headers, SCOPE_HEADER: engine.scope_of(alert)},
             )
             for alert in alerts
         ]
@@ -148,21 +167,18 @@ async def rebuild(settings: VeilleSettings, engine: Escalation, now: datetime | 
 def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     """The escalation service; its state is rebuilt from the topics before it consumes."""
     settings = settings or load_settings()
+    setup_telemetry(settings, SERVICE)
     engine = Escalation()
     client = httpx.AsyncClient(timeout=10.0)
     broker = build_broker(settings, engine, notifiers_from_settings(settings, client))
-    ready = {"rebuilt": False}
-    app = AsgiFastStream(broker, asgi_routes=http_routes(settings, broker, engine, ready))
     observe_false_alarms(engine)
 
-    @app.on_startup
     async def restore_state() -> None:
         await start_unread_partitions_at_the_beginning(broker, settings)
         await rebuild(settings, engine)
 
-    @app.after_startup
-    async def mark_ready() -> None:
-        ready["rebuilt"] = True
+    ready = {"ready": False}
+    app, _ = service_app(broker, http_routes(settings, broker, engine, ready), [restore_state], ready)
 
     @app.after_shutdown
     async def close_client() -> None:
@@ -184,8 +200,7 @@ def observe_false_alarms(engine: Escalation, meter: metrics.Meter | None = None)
 
 async def serve(settings: VeilleSettings) -> None:
     """Run the service with its HTTP endpoints until SIGTERM or Ctrl-C."""
-    port = str(settings.escalation_http_port)
-    await create_app(settings).run(run_extra_options={"host": settings.http_host, "port": port})
+    await serve_http(create_app(settings), settings, settings.escalation_http_port)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from faststream.asgi import AsgiResponse, Request, get, make_ping_asgi, post
+from faststream.asgi import AsgiResponse, Request, get, post
 from faststream.asgi.types import ASGIApp
 from faststream.kafka import KafkaBroker
 
@@ -43,7 +43,7 @@ def http_routes(
 
     @post
     async def feedback(request: Request) -> AsgiResponse:
-        refused = _gate(settings, request.headers.get("authorization"), ready["rebuilt"])
+        refused = _gate(settings, request.headers.get("authorization"), ready["ready"])
         if refused is not None:
             return refused
         body = await bounded_body(request, MAX_FEEDBACK_BYTES)
@@ -60,16 +60,10 @@ def http_routes(
         return json_response(202, {"alert_id": alert.alert_id, "status": verdict.status.value, "accepted": True})
 
     @get
-    async def readiness(request: Request) -> AsgiResponse:
-        return json_response(200 if ready["rebuilt"] else 503, {"ready": ready["rebuilt"]})
-
-    @get
     async def stats(request: Request) -> AsgiResponse:
         return json_response(200, engine.book.stats())
 
     return [
-        ("/health", make_ping_asgi(broker, timeout=5.0)),
-        ("/ready", readiness),
         ("/stats", stats),
         ("/feedback", feedback),
     ]

@@ -20,6 +20,9 @@ from faststream.asgi import AsgiFastStream
 
 from veille_contracts.settings import VeilleSettings, load_settings
 from veille_contracts.streams import kafka_broker
+from veille_contracts.telemetry import setup_telemetry
+from veille_contracts.web import serve as serve_http
+from veille_contracts.web import service_app
 from veille_ingest.delivery import Ingestor, build_pipeline, copy_log, restore
 from veille_ingest.http import http_routes
 from veille_ingest.sources import Cursors, FeedCursor, read_feed, read_timeline
@@ -82,18 +85,18 @@ def timeline_poller(
 def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     """The ingest service: pollers, the webhook, health; the de-duplication index is rebuilt first."""
     settings = settings or load_settings()
+    setup_telemetry(settings, SERVICE)
     pipeline = build_pipeline(settings)
     broker = kafka_broker(settings, SERVICE)
     ingestor = Ingestor(pipeline, broker, copy_log(settings))
     cursors = Cursors.load(settings.state_dir / "ingest" / "cursors.json")
     client = httpx.AsyncClient(headers={"User-Agent": "veille/0.1"})
-    ready = {"ready": False}
     tasks: list[asyncio.Task[None]] = []
-    app = AsgiFastStream(broker, asgi_routes=http_routes(settings, ingestor, ready))
 
-    @app.on_startup
     async def rebuild() -> None:
         await restore(settings, pipeline)
+
+    app, _ = service_app(broker, http_routes(settings, ingestor), on_startup=[rebuild])
 
     @app.after_startup
     async def start_sources() -> None:
@@ -106,7 +109,6 @@ def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
                 poll = timeline_poller(ingestor, cursors, client, instance, hashtag)
                 name = f"mastodon {instance.name} {hashtag or 'public'}"
                 tasks.append(asyncio.create_task(poll_forever(name, instance.every_s, poll)))
-        ready["ready"] = True
 
     @app.on_shutdown
     async def stop_sources() -> None:
@@ -122,8 +124,7 @@ def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
 
 async def serve(settings: VeilleSettings) -> None:
     """Run the service with its HTTP endpoints until SIGTERM or Ctrl-C."""
-    port = str(settings.ingest_http_port)
-    await create_app(settings).run(run_extra_options={"host": settings.http_host, "port": port})
+    await serve_http(create_app(settings), settings, settings.ingest_http_port)
 
 
 if __name__ == "__main__":

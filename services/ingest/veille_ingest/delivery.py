@@ -20,12 +20,14 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 from opentelemetry import metrics
+from opentelemetry.trace import SpanKind
 
 from veille_contracts.codec import DecodeError, decode, encode
 from veille_contracts.ids import mention_id
 from veille_contracts.models import Mention
 from veille_contracts.settings import VeilleSettings
 from veille_contracts.streams import kafka_broker, read_topic
+from veille_contracts.telemetry import span_attributes, trace_headers, tracer
 from veille_ingest.pipeline import ItemError, Outcome, Pipeline, RawItem
 from veille_ingest.sources import Rejected
 from veille_ingest.watchlist import WatchList, load_watchlist
@@ -33,6 +35,7 @@ from veille_ingest.watchlist import WatchList, load_watchlist
 LOGGER = logging.getLogger("veille.ingest")
 METER = metrics.get_meter("veille.ingest")
 ITEMS = METER.create_counter("veille.ingest.items", unit="1", description="Items by source and outcome")
+TRACER = tracer("ingest")
 LATENCY = METER.create_histogram("veille.ingest.latency", unit="s", description="Published → acknowledged")
 
 
@@ -127,7 +130,12 @@ class Ingestor:
         return tally
 
     async def _publish(self, mention: Mention) -> None:
-        await self.broker.publish(encode(mention), topic="mentions-raw", key=mention.mention_id.encode())
+        """Publish one mention as the first span of its trace; the trace context travels in its headers."""
+        attributes = span_attributes(mention_id=mention.mention_id, source=mention.source)
+        with TRACER.start_as_current_span("ingest mention", kind=SpanKind.PRODUCER, attributes=attributes):
+            await self.broker.publish(
+                encode(mention), topic="mentions-raw", key=mention.mention_id.encode(), headers=trace_headers()
+            )
 
     def stats(self) -> dict[str, Any]:
         now = datetime.now(UTC)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from faststream.asgi import AsgiResponse, Request, get, make_ping_asgi, post
+from faststream.asgi import AsgiResponse, Request, get, post
 from faststream.asgi.types import ASGIApp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -122,7 +122,7 @@ def _problems(error: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'post'}: {e['msg']}" for e in error.errors()[:3])
 
 
-def http_routes(settings: VeilleSettings, ingestor: Ingestor, ready: dict[str, bool]) -> Sequence[tuple[str, ASGIApp]]:
+def http_routes(settings: VeilleSettings, ingestor: Ingestor) -> Sequence[tuple[str, ASGIApp]]:
     @post
     async def webhook(request: Request) -> AsgiResponse:
         body = await bounded_body(request, settings.webhook_max_bytes)
@@ -144,16 +144,10 @@ def http_routes(settings: VeilleSettings, ingestor: Ingestor, ready: dict[str, b
         return json_response(202, tally.as_dict())
 
     @get
-    async def readiness(request: Request) -> AsgiResponse:
-        return json_response(200 if ready["ready"] else 503, {"ready": ready["ready"]})
-
-    @get
     async def stats(request: Request) -> AsgiResponse:
         return json_response(200, ingestor.stats())
 
     return [
-        ("/health", make_ping_asgi(ingestor.broker, timeout=5.0)),
-        ("/ready", readiness),
         ("/stats", stats),
         ("/webhook", webhook),
     ]

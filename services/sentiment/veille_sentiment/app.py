@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from faststream import FastStream
+from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from veille_contracts.codec import encode
 from veille_contracts.models import Mention, ScoredMention
@@ -27,6 +30,9 @@ from veille_contracts.streams import (
     kafka_broker,
     start_unread_partitions_at_the_beginning,
 )
+from veille_contracts.telemetry import context_of, setup_telemetry, span_attributes, trace_headers, tracer
+from veille_contracts.web import serve as serve_http
+from veille_contracts.web import service_app
 from veille_sentiment.encoder import load_encoder
 from veille_sentiment.heads import load_heads
 from veille_sentiment.scoring import Scorer
@@ -36,6 +42,7 @@ CONSUMED = "mentions-raw"
 PRODUCED = "mentions-scored"
 GROUP = "veille-sentiment"
 LOGGER = logging.getLogger("veille.sentiment")
+TRACER = tracer(SERVICE)
 
 
 def build_broker(settings: VeilleSettings, scorer: Scorer) -> KafkaBroker:
@@ -54,6 +61,7 @@ def build_broker(settings: VeilleSettings, scorer: Scorer) -> KafkaBroker:
         decoded = await decode_batch_or_dead_letter(broker, message, CONSUMED, SERVICE)
         if not decoded:
             return
+        started = time.time_ns()
         records = [record for record, _ in decoded]
         mentions: list[Mention] = [payload for _, payload in decoded]
         try:
@@ -63,7 +71,7 @@ def build_broker(settings: VeilleSettings, scorer: Scorer) -> KafkaBroker:
         except Exception:
             LOGGER.exception("scoring a batch of %d failed; scoring its mentions one by one", len(mentions))
             scored = [await _score_alone(broker, scorer, record, mention) for record, mention in decoded]
-        await publish_scored(broker, records, scored)
+        await publish_scored(broker, records, scored, started)
 
     return broker
 
@@ -76,28 +84,46 @@ async def _score_alone(broker: KafkaBroker, scorer: Scorer, record: Any, mention
         return None
 
 
-async def publish_scored(broker: KafkaBroker, records: Sequence[Any], scored: Sequence[ScoredMention | None]) -> None:
-    """Publish each scored mention keyed by its id, with the consumed record's headers (trace context)."""
-    sends = [
-        broker.publish(
-            encode(mention),
-            topic=PRODUCED,
-            key=mention.mention_id.encode(),
-            headers={name: value.decode("utf-8", "replace") for name, value in (record.headers or ())},
+async def publish_scored(
+    broker: KafkaBroker, records: Sequence[Any], scored: Sequence[ScoredMention | None], started: int | None = None
+) -> None:
+    """Publish each scored mention keyed by its id, in a span of the trace its raw mention carried."""
+    spans, sends = [], []
+    for record, mention in zip(records, scored, strict=True):
+        if mention is None:
+            continue
+        span = TRACER.start_span(
+            "score mention",
+            context=context_of(record.headers),
+            kind=SpanKind.CONSUMER,
+            start_time=started,
+            attributes=span_attributes(mention_id=mention.mention_id, status=mention.status.value),
         )
-        for record, mention in zip(records, scored, strict=True)
-        if mention is not None
-    ]
-    await asyncio.gather(*sends)
+        with trace.use_span(span):
+            headers = trace_headers()
+        spans.append(span)
+        sends.append(broker.publish(encode(mention), topic=PRODUCED, key=mention.mention_id.encode(), headers=headers))
+    try:
+        await asyncio.gather(*sends)
+    finally:
+        for span in spans:
+            span.end()
 
 
-def create_app(settings: VeilleSettings | None = None) -> FastStream:
+def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     """The sentiment service as a faststream application; the model loads before it consumes."""
     settings = settings or load_settings()
+    setup_telemetry(settings, SERVICE)
     scorer = Scorer(load_encoder(settings), load_heads())
     broker = build_broker(settings, scorer)
-    return FastStream(broker, on_startup=[lambda: start_unread_partitions_at_the_beginning(broker, settings)])
+    app, _ = service_app(broker, on_startup=[lambda: start_unread_partitions_at_the_beginning(broker, settings)])
+    return app
+
+
+async def serve(settings: VeilleSettings) -> None:
+    """Run the service with /health and /ready until SIGTERM or Ctrl-C."""
+    await serve_http(create_app(settings), settings, settings.sentiment_http_port)
 
 
 if __name__ == "__main__":
-    asyncio.run(create_app().run())
+    asyncio.run(serve(load_settings()))
