@@ -247,12 +247,12 @@ def run(service: Annotated[str, typer.Argument(help="ingest | sentiment | escala
 
 @app.command("demo")
 def demo(
-    keep_running: Annotated[
-        bool, typer.Option("--keep-running", help="Leave the broker and ClickHouse up afterwards.")
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep the services and infrastructure running after the story.")
     ] = False,
 ) -> None:
-    """Start the embedded infrastructure, run the demo through it, then stop it."""
-    from veille.demo import run_analytics_demo, run_sentiment_demo
+    """Start the embedded infrastructure and the four services, play the bundled story through them, show it all."""
+    from veille.demo import run_demo
     from veille.roundtrip import run_round_trip
 
     infra = EmbeddedInfra(_settings())
@@ -265,12 +265,10 @@ def demo(
         _print_status(infra)
         settings = load_settings()
         ok = asyncio.run(run_round_trip(settings, console))
-        ok = ok and run_sentiment_demo(settings, console)
-        ok = ok and run_analytics_demo(settings, console, settings.state_dir / "demo")
+        ok = ok and run_demo(settings, console, follow)
     finally:
-        if not keep_running:
-            infra.down()
-            console.print("embedded infrastructure stopped (--keep-running leaves it up)")
+        infra.down()
+        console.print("embedded infrastructure stopped")
     if not ok:
         raise typer.Exit(1)
 

@@ -1,69 +1,60 @@
-"""The analytics part of `veille demo`: a bundled sample stream through the analytics service.
+"""`veille demo`: the four services as their own processes, fed the bundled story, alerts shown as they fire.
 
-The analytics service runs as its own process (`veille run analytics`). The
-sample is a stream of scored mentions with a story: support staff complain about
-workload, and two weeks later customers grow disappointed. It goes through the
-broker into ClickHouse; the demo then shows the dashboards' data and writes the
-HR report.
+The story (`veille.story`) is six weeks of Kestrel Mobile compressed into a
+minute: it goes to the ingest service's webhook in batches, through
+sentiment and escalation, into ClickHouse. Alerts print as they come; at the
+end a summary, the dashboards' data, the HR report and where everything is.
+Every service writes its spans under `$VEILLE_STATE_DIR/telemetry/`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+import httpx
+from aiokafka import AIOKafkaConsumer
 from clickhouse_connect.driver.exceptions import DatabaseError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from veille.story import BRAND, WEEKS, StoryPost, story
 from veille_analytics.clickhouse import clickhouse_client
 from veille_analytics.dashboards import DASHBOARDS, render_sql, write_all
 from veille_analytics.report import collect, write_report
-from veille_analytics.synthetic import story
-from veille_contracts.catalog import topic
-from veille_contracts.codec import decode, encode
-from veille_contracts.ids import mention_id
-from veille_contracts.models import Author, Mention, ScoredMention, SourceKind
+from veille_contracts.codec import decode
+from veille_contracts.models import Alert
 from veille_contracts.settings import VeilleSettings
 
-BRANDS = ("Banque Aurore", "Nimbus Mobile", "Voltéo")
-WEEKS = 10
+SERVICES = ("ingest", "sentiment", "escalation", "analytics")
+ROOT = Path(__file__).resolve().parents[1]
+BATCH = 100
+SEVERITY_STYLE = {1: "bold red", 2: "red", 3: "yellow", 4: "cyan"}
 
 
-def _story_start() -> datetime:
-    today = datetime.now(UTC).date()
-    monday = today - timedelta(days=today.weekday(), weeks=WEEKS)
-    return datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
+def _port(settings: VeilleSettings, service: str) -> int:
+    port: int = getattr(settings, f"{service}_http_port")
+    return port
 
 
-async def _publish(settings: VeilleSettings, payloads: list[tuple[str, bytes]], console: Console) -> None:
-    producer = AIOKafkaProducer(acks="all", linger_ms=5, **settings.kafka_client_options())
-    await producer.start()
-    try:
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("publishing the sample stream", total=len(payloads))
-            for index in range(0, len(payloads), 500):
-                chunk = payloads[index : index + 500]
-                await asyncio.gather(*[await producer.send(name, body) for name, body in chunk])
-                progress.advance(task, len(chunk))
-    finally:
-        await producer.stop()
-
-
-def _start_service(settings: VeilleSettings, service: str) -> subprocess.Popen[bytes]:
-    log = (settings.state_dir / "logs" / f"{service}.log").open("ab")
-    env = {**os.environ, "VEILLE_STATE_DIR": str(settings.state_dir)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "veille.cli", "run", service], stdout=log, stderr=subprocess.STDOUT, env=env
-    )
+def _start_service(settings: VeilleSettings, service: str, extra: dict[str, str]) -> subprocess.Popen[bytes]:
+    logs = settings.state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "VEILLE_STATE_DIR": str(settings.state_dir), **extra}
+    with (logs / f"{service}.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "veille.cli", "run", service], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
 
 
 def _stop(service: subprocess.Popen[bytes]) -> None:
@@ -74,159 +65,202 @@ def _stop(service: subprocess.Popen[bytes]) -> None:
         service.kill()
 
 
-def _wait_for_rows(settings: VeilleSettings, expected: int, service: subprocess.Popen[bytes], timeout_s: float) -> int:
-    client = clickhouse_client(settings, database="")
+async def _wait_ready(settings: VeilleSettings, running: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> None:
+    waiting = set(running)
     deadline = time.monotonic() + timeout_s
-    count = 0
-    while time.monotonic() < deadline:
-        if service.poll() is not None:
-            raise RuntimeError(f"the analytics service exited with code {service.returncode}; see its log")
-        try:
-            count = int(
-                client.query(f"SELECT count() FROM `{settings.clickhouse_database}`.mentions FINAL").result_rows[0][0]
-            )
-        except DatabaseError:  # the table appears once the service has run its migrations
-            count = 0
-        if count >= expected:
-            break
-        time.sleep(0.5)
-    client.close()
-    return count
+    async with httpx.AsyncClient(timeout=2) as client:
+        while waiting:
+            for service in sorted(waiting):
+                if running[service].poll() is not None:
+                    raise RuntimeError(f"the {service} service exited; see {settings.state_dir / 'logs'}")
+                try:
+                    answer = await client.get(f"http://127.0.0.1:{_port(settings, service)}/ready")
+                except httpx.TransportError:
+                    continue
+                if answer.status_code == 200:
+                    waiting.discard(service)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not ready after {timeout_s:.0f} s: {', '.join(sorted(waiting))}")
+            await asyncio.sleep(0.5)
 
 
-def run_analytics_demo(settings: VeilleSettings, console: Console, out: Path) -> bool:
-    """Sample stream → analytics service → ClickHouse → dashboards' data and the HR report."""
-    start = _story_start()
-    mentions = list(story(BRANDS, start, weeks=WEEKS, per_week=300))
-    payloads = [("mentions-scored", encode(m)) for m in mentions]
-    payloads += [("alerts", p.read_bytes()) for p in topic("alerts").examples()]
-    payloads += [("alert-feedback", p.read_bytes()) for p in topic("alert-feedback").examples()]
-
-    console.rule("analytics")
-    # The demo starts from an empty database, so what it counts is what this run delivered.
-    admin = clickhouse_client(settings, database="")
-    admin.command(f"DROP DATABASE IF EXISTS `{settings.clickhouse_database}` SYNC")
-    admin.close()
-    console.print(f"starting the analytics service; sample: {len(mentions):,} scored mentions over {WEEKS} weeks")
-    service = _start_service(settings, "analytics")
+async def _watch_alerts(
+    settings: VeilleSettings, console: Console, seen: dict[str, Alert], stop: asyncio.Event
+) -> None:
+    """Print each alert revision as it arrives; keep the latest revision of each."""
+    consumer = AIOKafkaConsumer("alerts", auto_offset_reset="earliest", **settings.kafka_client_options())
+    await consumer.start()
     try:
-        asyncio.run(_publish(settings, payloads, console))
-        began = time.monotonic()
-        written = _wait_for_rows(settings, len(mentions), service, timeout_s=120)
-        elapsed = time.monotonic() - began
+        while not stop.is_set():
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                for record in records:
+                    alert: Alert = decode("alerts", record.value or b"")
+                    known = seen.get(alert.alert_id)
+                    if known is None or alert.revision > known.revision:
+                        seen[alert.alert_id] = alert
+                    if known is None:
+                        style = SEVERITY_STYLE[alert.severity]
+                        console.print(
+                            f"[{style}]S{alert.severity} {alert.kind.value}[/{style}] {alert.brand} → "
+                            f"{alert.audience.value}: {alert.explanation.text_en[:150]}"
+                        )
     finally:
-        _stop(service)
-    console.print(f"{written:,}/{len(mentions):,} mentions in ClickHouse ({elapsed:.1f} s after the last publish)")
-    if written < len(mentions):
-        return False
+        await consumer.stop()
 
-    client = clickhouse_client(settings)
-    variables = {"brand": [BRANDS[0]], "lang": ["fr", "en"], "voice": ["customer", "employee", "candidate"]}
+
+async def _send_story(port: int, token: str, posts: list[StoryPost], console: Console) -> Counter[str]:
+    """The story to the ingest webhook, a batch per source at a time; returns the outcome counts."""
+    by_source: dict[str, list[StoryPost]] = defaultdict(list)
+    for post in posts:
+        by_source[post.source].append(post)
+    batches = []
+    for post in posts:  # in time order, each batch one source
+        current = by_source[post.source]
+        if current and current[0] is post:
+            batches.append(current[:BATCH])
+            del current[:BATCH]
+    totals: Counter[str] = Counter()
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(timeout=60) as client:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("story → POST /webhook", total=len(posts))
+            for batch in batches:
+                body = {"source": batch[0].source, "posts": [_webhook_post(p) for p in batch]}
+                answer = await client.post(f"http://127.0.0.1:{port}/webhook", json=body, headers=headers)
+                answer.raise_for_status()
+                outcome = answer.json()
+                totals.update({k: v for k, v in outcome.items() if isinstance(v, int)})
+                totals["rejected"] += len(outcome["rejected"])
+                progress.advance(task, len(batch))
+    return totals
+
+
+def _webhook_post(post: StoryPost) -> dict[str, Any]:
+    line = post.as_json()
+    return {
+        "id": line["id"],
+        "text": line["text"],
+        "published_at": line["published_at"],
+        "lang": line["lang"],
+        "author": {"id": line["author"], "followers": line["followers"]},
+    }
+
+
+def _stored(settings: VeilleSettings) -> int:
+    client = clickhouse_client(settings, database="")
+    try:
+        query = f"SELECT count() FROM `{settings.clickhouse_database}`.mentions FINAL WHERE source_kind = 'webhook'"
+        return int(client.query(query).result_rows[0][0])
+    except DatabaseError:
+        return 0
+    finally:
+        client.close()
+
+
+async def _run_story(settings: VeilleSettings, console: Console, token: str, alerts: dict[str, Alert]) -> Counter[str]:
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch_alerts(settings, console, alerts, stop))
+    try:
+        posts = list(story(datetime.now(UTC).replace(microsecond=0)))
+        console.print(f"the story: {len(posts)} posts over {WEEKS} weeks, sent now; alerts as they fire:")
+        began = time.monotonic()
+        totals = await _send_story(_port(settings, "ingest"), token, posts, console)
+        deadline, last = time.monotonic() + 240, -1
+        while time.monotonic() < deadline:  # until everything emitted is scored and stored, and alerts settle
+            stored = await asyncio.to_thread(_stored, settings)
+            if stored >= totals["emitted"] and stored == last:
+                break
+            last = stored
+            await asyncio.sleep(3)
+        totals["stored"] = last
+        totals["seconds"] = round(time.monotonic() - began)
+        return totals
+    finally:
+        stop.set()
+        await watcher
+
+
+def _summary(console: Console, totals: Counter[str], alerts: dict[str, Alert]) -> None:
+    console.print(
+        f"{totals['emitted']} mentions emitted, {totals['copy']} copies counted on their originals, "
+        f"{totals['duplicate']} repeats, {totals['unmatched']} about no watched brand; "
+        f"{totals['stored']} scored and stored in ClickHouse, {totals['seconds']} s after the first post"
+    )
+    table = Table(title="Alerts, in the order the story raised them")
+    for column in ("when (story time)", "severity", "kind", "to", "rev.", "why"):
+        table.add_column(column, overflow="fold")
+    for alert in sorted(alerts.values(), key=lambda a: a.created_at):
+        table.add_row(
+            alert.created_at.strftime("%d %b %H:%M"),
+            f"S{alert.severity}",
+            alert.kind.value,
+            alert.audience.value,
+            str(alert.revision),
+            alert.explanation.text_en[:220],
+        )
+    console.print(table)
+
+
+def _analytics(settings: VeilleSettings, console: Console, out: Path) -> None:
     end = datetime.now(UTC)
-    shown = {"Share of voice", "Employee against customer sentiment", "Lead of employee over customer sentiment"}
+    start = end - timedelta(weeks=WEEKS)
+    client = clickhouse_client(settings)
+    variables = {"brand": [BRAND], "lang": ["fr", "en"], "voice": ["customer", "employee", "candidate"]}
+    shown = {"Employee against customer sentiment", "Lead of employee over customer sentiment"}
     for dashboard in DASHBOARDS:
         for panel in dashboard.panels:
-            if panel.title not in shown:
-                continue
-            result = client.query(render_sql(panel.sql, variables, start, end, interval_s=7 * 86400))
-            table = Table(*result.column_names, title=f"{dashboard.title} · {panel.title}")
-            for row in result.result_rows[-10:]:
-                table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
-            console.print(table)
+            if panel.title in shown:
+                result = client.query(render_sql(panel.sql, variables, start, end, interval_s=7 * 86400))
+                table = Table(*result.column_names, title=f"{dashboard.title} · {panel.title}")
+                for row in result.result_rows[-WEEKS:]:
+                    table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
+                console.print(table)
     dashboards = write_all(out / "dashboards")
-    report_end = date.today() - timedelta(days=date.today().weekday())
-    report = collect(client, BRANDS[0], report_end - timedelta(weeks=6), report_end)
+    report = collect(client, BRAND, start.date(), end.date() + timedelta(days=1))
     html, pdf = write_report(report, out / "reports")
     client.close()
     console.print("[bold]What the data suggests to HR:[/bold]")
     for action in report.actions:
         console.print(f"  • {action}")
-    console.print(f"dashboards' JSON: {', '.join(str(p) for p in dashboards)}")
+    console.print(f"dashboards' JSON: {out / 'dashboards'} ({len(dashboards)} files)")
     console.print(f"HR report: {html}\n           {pdf}")
-    console.print("Grafana: `veille dashboards push` with VEILLE_GRAFANA_URL and VEILLE_GRAFANA_TOKEN set.")
-    return True
 
 
-# The invented brands of the bundled labelled mentions (services/sentiment/data).
-SAMPLE_BRANDS = (
-    "Banque Aurore", "Fibrelia", "AirLune", "Maison Brise", "Vélo Lumen", "Caféo", "Nordline", "Kestrel",
-    "Orchard Bank", "Pixelia", "Harbor & Pine", "Brightwave", "Tidewell",
-)  # fmt: skip
-
-
-def sample_raw_mentions(now: datetime, per_language: int = 10) -> list[Mention]:
-    """Held-out labelled mentions (never trained on) as mentions-raw events, French and English."""
-    from veille_sentiment.corpus import written_examples
-
-    held_out = [e for e in written_examples() if e.split == "test"]
-    mentions = []
-    for lang in ("fr", "en"):
-        chosen = [e for e in held_out if e.lang == lang][::3][:per_language]
-        for index, example in enumerate(chosen):
-            brand = next((b for b in SAMPLE_BRANDS if b.lower() in example.text.lower()), SAMPLE_BRANDS[0])
-            item = f"{lang}-{index}"
-            mentions.append(
-                Mention(
-                    mention_id=mention_id("demo-sample", item),
-                    source_kind=SourceKind.FILE,
-                    source="demo-sample",
-                    source_item_id=item,
-                    brands=[brand],
-                    employer_brand=example.voice in ("employee", "candidate"),
-                    text=example.text,
-                    lang=lang,
-                    lang_confidence=0.99,
-                    author=Author(id=f"demo-author-{lang}-{index:03d}"),
-                    published_at=now - timedelta(minutes=5 * (index + 1)),
-                    ingested_at=now,
-                )
+def run_demo(settings: VeilleSettings, console: Console, follow: bool) -> bool:
+    """The four services on the bundled story; True when every emitted mention reached ClickHouse."""
+    out = settings.state_dir / "demo"
+    token = secrets.token_urlsafe(18)
+    extra = {
+        "VEILLE_WEBHOOK_TOKEN": token,
+        "VEILLE_OTEL_EXPORTER": "file",
+        "VEILLE_WATCHLIST": str(ROOT / "config" / "watchlist.yaml"),
+    }
+    admin = clickhouse_client(settings, database="")  # the demo counts what this run delivered
+    admin.command(f"DROP DATABASE IF EXISTS `{settings.clickhouse_database}` SYNC")
+    admin.close()
+    console.rule("the four services")
+    running = {service: _start_service(settings, service, extra) for service in SERVICES}
+    alerts: dict[str, Alert] = {}
+    try:
+        asyncio.run(_wait_ready(settings, running, timeout_s=240))
+        ports = ", ".join(f"{s} :{_port(settings, s)}" for s in SERVICES)
+        console.print(f"running, each its own process ({ports}); logs in {settings.state_dir / 'logs'}")
+        totals = asyncio.run(_run_story(settings, console, token, alerts))
+        console.rule("summary")
+        _summary(console, totals, alerts)
+        _analytics(settings, console, out)
+        console.print(f"traces: {settings.state_dir / 'telemetry'} (one trace per mention, ingest → alert)")
+        console.print("Grafana: `veille dashboards push` with VEILLE_GRAFANA_URL and VEILLE_GRAFANA_TOKEN set.")
+        if follow:
+            console.print(
+                f"--follow: the services keep running; POST /webhook on :{_port(settings, 'ingest')} "
+                f"with 'Authorization: Bearer {token}'. Ctrl-C to stop."
             )
-    return mentions
-
-
-async def _read_scored(settings: VeilleSettings, wanted: set[str], timeout_s: float) -> dict[str, ScoredMention]:
-    consumer = AIOKafkaConsumer("mentions-scored", auto_offset_reset="earliest", **settings.kafka_client_options())
-    await consumer.start()
-    found: dict[str, ScoredMention] = {}
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not wanted <= set(found) and time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    if (record.key or b"").decode() in wanted:
-                        scored = decode("mentions-scored", record.value or b"")
-                        found[scored.mention_id] = scored
+            while all(p.poll() is None for p in running.values()):
+                time.sleep(1)
+        return totals["emitted"] > 0 and totals["stored"] >= totals["emitted"]
+    except KeyboardInterrupt:
+        return True
     finally:
-        await consumer.stop()
-    return found
-
-
-def run_sentiment_demo(settings: VeilleSettings, console: Console) -> bool:
-    """Raw mentions → the sentiment service (its own process) → mentions-scored, shown as a table."""
-    console.rule("sentiment")
-    mentions = sample_raw_mentions(datetime.now(UTC))
-    console.print(f"starting the sentiment service; sample: {len(mentions)} held-out mentions, French and English")
-    service = _start_service(settings, "sentiment")
-    try:
-        asyncio.run(_publish(settings, [("mentions-raw", encode(m)) for m in mentions], console))
-        began = time.monotonic()
-        scored = asyncio.run(_read_scored(settings, {m.mention_id for m in mentions}, timeout_s=180))
-        elapsed = time.monotonic() - began
-    finally:
-        _stop(service)
-    table = Table(title="mentions-scored")
-    table.add_column("text", max_width=56, no_wrap=True, overflow="ellipsis")
-    for column in ("polarity", "signals", "voice", "aspects"):
-        table.add_column(column)
-    for mention in mentions:
-        result = scored.get(mention.mention_id)
-        if result is None:
-            continue
-        signals = [name for name in ("disappointment", "churn_intent", "anger") if getattr(result, name) >= 0.5]
-        table.add_row(mention.text, str(result.polarity), ", ".join(signals), result.voice, ", ".join(result.aspects))
-    console.print(table)
-    console.print(
-        f"{len(scored)}/{len(mentions)} mentions scored by {next(iter(scored.values())).model.name if scored else '?'}"
-        f" ({elapsed:.1f} s after the last publish, model load and group join included)"
-    )
-    return len(scored) == len(mentions)
+        for service in running.values():
+            _stop(service)
