@@ -171,15 +171,15 @@ def story(end: datetime, seed: int = 42) -> Iterator[StoryPost]:
             for _ in range(rng.randint(1, 3) if week == 4 else rng.randint(3, 6)):
                 english = rng.random() < 0.3
                 lang = "en" if english else "fr"
-            lang = "en" if english else "fr"
                 add(_pick(rng, CHURN_EN if english else CHURN_FR, lang), when(day), f"client-{rng.randint(1, 5000)}",
                     rng.randint(30, 2000), lang=lang)  # fmt: skip
     wave = start + timedelta(days=31, hours=14)  # one afternoon, the complaints break as a wave
     for minute in range(0, 120, 3):
         english = rng.random() < 0.3
         lang = "en" if english else "fr"
-        add(_pick(rng, WAITING_EN if english else WAITING_FR, lang), wave + timedelta(minutes=minute + rng.randint(0, 2)),
-            f"client-{rng.randint(1, 5000)}", rng.randint(30, 2000), lang=lang)  # fmt: skip
+        at = wave + timedelta(minutes=minute + rng.randint(0, 2))
+        add(_pick(rng, WAITING_EN if english else WAITING_FR, lang), at, f"client-{rng.randint(1, 5000)}",
+            rng.randint(30, 2000), lang=lang)  # fmt: skip
     viral_at = start + timedelta(days=38, hours=11)
     add(VIRAL, viral_at, "la-voix-des-abonnes", 240_000, lang="fr")
     for copy in range(30):  # then everybody reposts it
