@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -235,9 +236,12 @@ def run_demo(settings: VeilleSettings, console: Console, follow: bool) -> bool:
         "VEILLE_OTEL_EXPORTER": "file",
         "VEILLE_WATCHLIST": str(ROOT / "config" / "watchlist.yaml"),
     }
-    admin = clickhouse_client(settings, database="")  # the demo counts what this run delivered
+    # The embedded broker starts empty: so do the database, ingest's memory of copies and cursors, and the traces.
+    admin = clickhouse_client(settings, database="")
     admin.command(f"DROP DATABASE IF EXISTS `{settings.clickhouse_database}` SYNC")
     admin.close()
+    for folder in ("ingest", "telemetry"):
+        shutil.rmtree(settings.state_dir / folder, ignore_errors=True)
     console.rule("the four services")
     running = {service: _start_service(settings, service, extra) for service in SERVICES}
     alerts: dict[str, Alert] = {}
