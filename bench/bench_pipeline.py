@@ -39,6 +39,7 @@ from veille_ingest.synthetic import generate
 RATES = tuple(int(r) for r in os.environ.get("BENCH_PIPELINE_RATES", "50,200,500").split(","))
 SECONDS = float(os.environ.get("BENCH_PIPELINE_SECONDS", "120"))
 TICK_S = 0.1
+QUIET_S = 15.0
 CHURN_EVERY = 20
 TOKEN = "bench-token"
 
@@ -116,8 +117,12 @@ async def _run_rate(settings: VeilleSettings, rate: int, port: int) -> dict[str,
             tick += 1
             await asyncio.sleep(max(0.0, started + tick * TICK_S - time.perf_counter()))
     finished = time.perf_counter()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(all_in.wait(), timeout=300)
+    # drained when every statement has its alert, or when none came for QUIET_S (the model misses a few)
+    seen = -1
+    while not all_in.is_set() and time.perf_counter() < finished + 300 and len(arrived) != seen:
+        seen = len(arrived)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_in.wait(), timeout=QUIET_S)
     stop.set()
     await watcher
     latencies = [(arrived[m] - t) * 1000 for m, t in sent.items() if m in arrived]
