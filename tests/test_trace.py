@@ -83,3 +83,8 @@ def test_one_trace_spans_the_four_services_from_the_webhook_to_the_alert(stack: 
     assert {"ingest mention", "score mention", "escalate mention", "store mentions", "store alerts"} <= names
     escalate = next(s for s in in_trace if s["name"] == "escalate mention")
     assert any(e["attributes"].get("veille.alert_id") == alert.alert_id for e in escalate["events"])
+    # and the metrics of the same run: the ingest-to-alert histogram, the model's batches, the rows written
+    exported = {name: (tmp_path / "telemetry" / f"{name}-metrics.jsonl").read_text() for name in SERVICES}
+    assert "veille.ingest_to_alert" in exported["escalation"]
+    assert "veille.sentiment.model_latency" in exported["sentiment"]
+    assert "veille.analytics.rows" in exported["analytics"] and "veille.ingest.items" in exported["ingest"]

@@ -19,7 +19,12 @@ from opentelemetry import metrics, trace
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, MetricExporter, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricExporter,
+    MetricsData,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
@@ -66,6 +71,10 @@ def _span_line(span: ReadableSpan) -> str:
     return str(span.to_json(indent=None)) + "\n"
 
 
+def _metrics_line(data: MetricsData) -> str:
+    return str(data.to_json(indent=None)) + "\n"
+
+
 def _exporters(settings: VeilleSettings, service: str) -> tuple[SpanExporter | None, MetricExporter | None]:
     kind = settings.otel_exporter
     if kind == "console":
@@ -73,8 +82,11 @@ def _exporters(settings: VeilleSettings, service: str) -> tuple[SpanExporter | N
     if kind == "file":
         folder = settings.state_dir / "telemetry"
         folder.mkdir(parents=True, exist_ok=True)
-        out: IO[str] = (folder / f"{service}-spans.jsonl").open("a", encoding="utf-8")
-        return ConsoleSpanExporter(out=out, formatter=_span_line), None
+        spans: IO[str] = (folder / f"{service}-spans.jsonl").open("a", encoding="utf-8")
+        measures: IO[str] = (folder / f"{service}-metrics.jsonl").open("a", encoding="utf-8")
+        return ConsoleSpanExporter(out=spans, formatter=_span_line), ConsoleMetricExporter(
+            out=measures, formatter=_metrics_line
+        )
     if kind == "otlp":
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -99,6 +111,14 @@ def setup_telemetry(settings: VeilleSettings, service: str) -> None:
     for handler in handlers:
         if not any(isinstance(f, TraceIds) for f in handler.filters):
             handler.addFilter(TraceIds())
+
+
+def flush_telemetry() -> None:
+    """Export what is still buffered (the last spans, a last reading of every metric): on a service's shutdown."""
+    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
+        flush = getattr(provider, "force_flush", None)
+        if flush is not None:
+            flush()
 
 
 class TraceIds(logging.Filter):

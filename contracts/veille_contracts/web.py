@@ -13,6 +13,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
 from veille_contracts.settings import VeilleSettings
+from veille_contracts.telemetry import flush_telemetry
 
 
 def json_response(status: int, payload: dict[str, Any]) -> AsgiResponse:
@@ -72,6 +73,10 @@ def service_app(
     @app.after_startup
     async def mark_ready() -> None:
         ready["ready"] = True
+
+    @app.after_shutdown
+    async def flush() -> None:
+        flush_telemetry()
 
     return app, ready
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry import metrics
 
 from veille_analytics.clickhouse import connect
 from veille_analytics.schema import migrate
@@ -30,6 +31,9 @@ from veille_contracts.web import service_app
 
 SERVICE = "analytics"
 TRACER = tracer(SERVICE)
+METER = metrics.get_meter("veille.analytics")
+ROWS = METER.create_counter("veille.analytics.rows", unit="1", description="Rows written, by table")
+BATCH_SIZE = METER.create_histogram("veille.analytics.batch_size", unit="1", description="Rows per insert")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ def _store(broker: KafkaBroker, sink: ClickHouseSink, route: Route) -> Callable[
         for index, error in refused:
             await dead_letter(broker, valid[index], route.topic, f"{route.table}: {error}", SERVICE)
         written = set(range(len(valid))) - {index for index, _ in refused}
+        ROWS.add(len(written), {"table": route.table})
+        BATCH_SIZE.record(len(valid), {"table": route.table})
         for index in sorted(written):  # the last span of each record's trace: its row is in ClickHouse
             TRACER.start_span(
                 f"store {route.table}", context=context_of(valid[index].headers), start_time=started

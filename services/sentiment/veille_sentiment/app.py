@@ -17,7 +17,7 @@ from typing import Any
 
 from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind
 
 from veille_contracts.codec import encode
@@ -43,6 +43,10 @@ PRODUCED = "mentions-scored"
 GROUP = "veille-sentiment"
 LOGGER = logging.getLogger("veille.sentiment")
 TRACER = tracer(SERVICE)
+METER = metrics.get_meter("veille.sentiment")
+SCORED = METER.create_counter("veille.sentiment.mentions", unit="1", description="Mentions scored, by status")
+BATCH_SIZE = METER.create_histogram("veille.sentiment.batch_size", unit="1", description="Mentions per model batch")
+MODEL_LATENCY = METER.create_histogram("veille.sentiment.model_latency", unit="s", description="Model time per batch")
 
 
 def build_broker(settings: VeilleSettings, scorer: Scorer) -> KafkaBroker:
@@ -68,10 +72,15 @@ def build_broker(settings: VeilleSettings, scorer: Scorer) -> KafkaBroker:
             scored: list[ScoredMention | None] = list(
                 await asyncio.to_thread(scorer.score, mentions, datetime.now(UTC))
             )
+            BATCH_SIZE.record(len(mentions))
+            MODEL_LATENCY.record((time.time_ns() - started) / 1e9)
         except Exception:
             LOGGER.exception("scoring a batch of %d failed; scoring its mentions one by one", len(mentions))
             scored = [await _score_alone(broker, scorer, record, mention) for record, mention in decoded]
         await publish_scored(broker, records, scored, started)
+        for mention in scored:
+            if mention is not None:
+                SCORED.add(1, {"status": mention.status.value})
 
     return broker
 
