@@ -7,9 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 from tests.conftest import TEST_HEARTBEAT_MS, TEST_SESSION_TIMEOUT_MS, Stack
 
@@ -49,3 +52,18 @@ def service_process(service: str, env: dict[str, str], log: Path) -> Iterator[su
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
+    """Wait for `GET {base}/ready` to answer 200; fail with the log's tail if the process ends or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the service exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"not ready after {timeout_s} s: {log.read_text()[-3000:]}")

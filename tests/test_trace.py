@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import Stack
 from tests.escalation.topics import alerts_for
-from tests.processes import free_port, service_env, service_process
+from tests.processes import free_port, service_env, service_process, wait_ready
 from veille_contracts.ids import mention_id
 
 pytestmark = pytest.mark.integration
@@ -54,25 +54,20 @@ def test_one_trace_spans_the_four_services_from_the_webhook_to_the_alert(stack: 
     }
     log = tmp_path / "services.log"
     with ExitStack() as running:
-        for service in SERVICES:
-            running.enter_context(service_process(service, env, log))
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+        processes = {service: running.enter_context(service_process(service, env, log)) for service in SERVICES}
+        wait_ready(f"http://127.0.0.1:{port}", processes["ingest"], log, timeout_s=120)
         answer = httpx.post(
             f"http://127.0.0.1:{port}/webhook", json=post, headers={"Authorization": "Bearer token-for-tests"}
         )
         assert answer.status_code == 202 and answer.json()["emitted"] == 1, answer.text
-        [(alert, _)] = asyncio.run(alerts_for(stack, brand, bool, timeout_s=180))
+        expected = mention_id("webhook", post_id)
+        raised = asyncio.run(
+            alerts_for(stack, brand, lambda alerts: any(expected in a.evidence_mention_ids for a in alerts), 180)
+        )
+        alert = next(a for a, _ in raised if expected in a.evidence_mention_ids)
         time.sleep(3)  # analytics stores the alert
     # every process has exited (SIGTERM) and flushed its spans
     spans = _spans(tmp_path / "telemetry")
-    expected = mention_id("webhook", post_id)
     first = next((s for s in spans if s["attributes"].get("veille.mention_id") == expected), None)
     assert first is not None, f"no ingest span; {len(spans)} spans: {log.read_text()[-2000:]}"
     trace_id = first["context"]["trace_id"]

@@ -62,4 +62,6 @@ def test_the_analytics_process_writes_the_examples_and_stops_on_sigterm(stack: S
     finally:
         service.send_signal(signal.SIGTERM)
         output, _ = service.communicate(timeout=30)
-    assert service.returncode == 0, output.decode()[-2000:]
+    # uvicorn re-raises the SIGTERM it handled once the service has stopped, so the exit status says so
+    assert service.returncode in (0, -signal.SIGTERM), output.decode()[-2000:]
+    assert b"shut down gracefully" in output

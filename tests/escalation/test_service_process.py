@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +17,7 @@ from tests.conftest import Stack
 from tests.escalation.helpers import post, small
 from tests.escalation.receivers import HttpReceiver, http_receiver
 from tests.escalation.topics import alerts_for, produce, records_of
-from tests.processes import free_port, service_env, service_process
+from tests.processes import free_port, service_env, service_process, wait_ready
 from veille_contracts.codec import HEADER_ERROR, HEADER_SERVICE, encode
 from veille_contracts.models import Alert, AlertStatus, Polarity, ScoredMention
 from veille_contracts.signatures import SIGNATURE_HEADER, verify
@@ -40,20 +38,6 @@ def _churn(brand: str, minutes: int) -> ScoredMention:
         polarity=Polarity.NEGATIVE,
         text=f"Je pars chez un concurrent, message {minutes}.",
     )
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the service exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"not ready after {timeout_s} s: {log.read_text()[-3000:]}")
 
 
 def _feedback(base: str, body: bytes, token: str | None = TOKEN) -> httpx.Response:
@@ -83,7 +67,7 @@ def test_killed_mid_incident_the_service_neither_loses_nor_duplicates_its_alert(
         )
         first = _churn(brand, 0)
         with service_process("escalation", env, log) as service:
-            _wait_ready(base, service, log)
+            wait_ready(base, service, log)
             asyncio.run(produce(stack, "mentions-scored", [encode(first)]))
             [(alert, _)] = asyncio.run(alerts_for(stack, brand, 1))
 
@@ -109,7 +93,7 @@ def test_killed_mid_incident_the_service_neither_loses_nor_duplicates_its_alert(
             asyncio.run(produce(stack, "mentions-scored", [encode(m) for m in more[2:]]))
 
         with service_process("escalation", env, log) as service:
-            _wait_ready(base, service, log)
+            wait_ready(base, service, log)
             every = {m.mention_id for m in [first, *more]}
             revisions = asyncio.run(
                 alerts_for(stack, brand, lambda alerts: bool(alerts) and every <= set(alerts[-1].evidence_mention_ids))

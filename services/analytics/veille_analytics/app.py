@@ -94,7 +94,11 @@ def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     client = connect(settings)
     migrate(client, settings.retention_days)
     broker = build_broker(settings, ClickHouseSink(client))
-    app, _ = service_app(broker, on_startup=[lambda: start_unread_partitions_at_the_beginning(broker, settings)])
+
+    async def start_at_the_beginning() -> None:
+        await start_unread_partitions_at_the_beginning(broker, settings)
+
+    app, _ = service_app(broker, on_startup=[start_at_the_beginning])
     return app
 
 

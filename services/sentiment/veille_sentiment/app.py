@@ -125,7 +125,11 @@ def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     setup_telemetry(settings, SERVICE)
     scorer = Scorer(load_encoder(settings), load_heads())
     broker = build_broker(settings, scorer)
-    app, _ = service_app(broker, on_startup=[lambda: start_unread_partitions_at_the_beginning(broker, settings)])
+
+    async def start_at_the_beginning() -> None:
+        await start_unread_partitions_at_the_beginning(broker, settings)
+
+    app, _ = service_app(broker, on_startup=[start_at_the_beginning])
     return app
 
 
