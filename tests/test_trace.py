@@ -83,3 +83,4 @@ def test_one_trace_spans_the_four_services_from_the_webhook_to_the_alert(stack: 
     assert "veille.ingest_to_alert" in exported["escalation"]
     assert "veille.sentiment.model_latency" in exported["sentiment"]
     assert "veille.analytics.rows" in exported["analytics"] and "veille.ingest.items" in exported["ingest"]
+    assert all("veille.consumer.lag" in exported[name] for name in ("sentiment", "escalation", "analytics"))

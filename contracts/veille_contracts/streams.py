@@ -21,6 +21,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from opentelemetry import metrics
 
 from veille_contracts.catalog import topic as declared_topic
 from veille_contracts.codec import DecodeError, dead_letter_headers, decode
@@ -28,6 +29,9 @@ from veille_contracts.settings import VeilleSettings
 
 AT_LEAST_ONCE = AckPolicy.NACK_ON_ERROR
 LOGGER = logging.getLogger("veille.streams")
+LAG = metrics.get_meter("veille.streams").create_gauge(
+    "veille.consumer.lag", unit="1", description="Records behind the end of the partition after a batch"
+)
 
 
 def _security(settings: VeilleSettings) -> BaseSecurity | None:
@@ -138,7 +142,23 @@ async def decode_batch_or_dead_letter(
                 bad.append((record, str(error)))
     for record, reason in bad:
         await dead_letter(broker, record, topic_name, reason, service)
+    record_lag(message, service)
     return decoded
+
+
+def record_lag(message: KafkaMessage, service: str) -> None:
+    """Consumer lag after this batch, per partition: the broker's high watermark minus the next offset to read."""
+    consumer: Any = getattr(message, "consumer", None)
+    highwater = getattr(consumer, "highwater", None)
+    if highwater is None:
+        return
+    last: dict[tuple[str, int], int] = {}
+    for record in message.raw_message:
+        last[(record.topic, record.partition)] = max(last.get((record.topic, record.partition), -1), record.offset)
+    for (topic_name, partition), offset in last.items():
+        end = highwater(TopicPartition(topic_name, partition))
+        if end is not None:
+            LAG.set(max(0, end - offset - 1), {"service": service, "topic": topic_name, "partition": partition})
 
 
 @contextmanager
