@@ -13,6 +13,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
 from veille_contracts.settings import VeilleSettings
+from veille_contracts.streams import start_unread_partitions_at_the_beginning
 from veille_contracts.telemetry import flush_telemetry
 
 
@@ -58,17 +59,28 @@ def health_routes(broker: KafkaBroker, ready: dict[str, bool]) -> list[tuple[str
 
 def service_app(
     broker: KafkaBroker,
+    settings: VeilleSettings,
     routes: Sequence[tuple[str, ASGIApp]] = (),
     on_startup: Sequence[Any] = (),
     ready: dict[str, bool] | None = None,
 ) -> tuple[AsgiFastStream, dict[str, bool]]:
     """A service as a faststream ASGI app: its routes plus health and readiness, ready once its consumers run.
 
-    `ready` is the flag the service's own routes read, if they need to know.
+    Before anything else on start, its consumer groups begin partitions they never read at offset 0 (see
+    `start_unread_partitions_at_the_beginning`); then the service's own `on_startup` hooks run. `ready` is the
+    flag the service's own routes read, if they need to know.
     """
     ready = {"ready": False} if ready is None else ready
     ready["ready"] = False
-    app = AsgiFastStream(broker, asgi_routes=[*health_routes(broker, ready), *routes], on_startup=on_startup)
+
+    async def start_unread_at_the_beginning() -> None:
+        await start_unread_partitions_at_the_beginning(broker, settings)
+
+    app = AsgiFastStream(
+        broker,
+        asgi_routes=[*health_routes(broker, ready), *routes],
+        on_startup=[start_unread_at_the_beginning, *on_startup],
+    )
 
     @app.after_startup
     async def mark_ready() -> None:

@@ -23,7 +23,6 @@ from veille_contracts.streams import (
     dead_letter,
     decode_batch_or_dead_letter,
     kafka_broker,
-    start_unread_partitions_at_the_beginning,
 )
 from veille_contracts.telemetry import context_of, setup_telemetry, tracer
 from veille_contracts.web import serve as serve_http
@@ -94,11 +93,7 @@ def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     client = connect(settings)
     migrate(client, settings.retention_days)
     broker = build_broker(settings, ClickHouseSink(client))
-
-    async def start_at_the_beginning() -> None:
-        await start_unread_partitions_at_the_beginning(broker, settings)
-
-    app, _ = service_app(broker, on_startup=[start_at_the_beginning])
+    app, _ = service_app(broker, settings)
     return app
 
 

@@ -34,7 +34,6 @@ from veille_contracts.streams import (
     decode_batch_or_dead_letter,
     kafka_broker,
     read_topic,
-    start_unread_partitions_at_the_beginning,
 )
 from veille_contracts.telemetry import context_of, setup_telemetry, span_attributes, trace_headers, tracer
 from veille_contracts.web import serve as serve_http
@@ -174,11 +173,10 @@ def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     observe_false_alarms(engine)
 
     async def restore_state() -> None:
-        await start_unread_partitions_at_the_beginning(broker, settings)
         await rebuild(settings, engine)
 
     ready = {"ready": False}
-    app, _ = service_app(broker, http_routes(settings, broker, engine, ready), [restore_state], ready)
+    app, _ = service_app(broker, settings, http_routes(settings, broker, engine, ready), [restore_state], ready)
 
     @app.after_shutdown
     async def close_client() -> None:

@@ -96,7 +96,7 @@ def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     async def rebuild() -> None:
         await restore(settings, pipeline)
 
-    app, _ = service_app(broker, http_routes(settings, ingestor), on_startup=[rebuild])
+    app, _ = service_app(broker, settings, http_routes(settings, ingestor), on_startup=[rebuild])
 
     @app.after_startup
     async def start_sources() -> None:

@@ -28,7 +28,6 @@ from veille_contracts.streams import (
     dead_letter,
     decode_batch_or_dead_letter,
     kafka_broker,
-    start_unread_partitions_at_the_beginning,
 )
 from veille_contracts.telemetry import context_of, setup_telemetry, span_attributes, trace_headers, tracer
 from veille_contracts.web import serve as serve_http
@@ -125,11 +124,7 @@ def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     setup_telemetry(settings, SERVICE)
     scorer = Scorer(load_encoder(settings), load_heads())
     broker = build_broker(settings, scorer)
-
-    async def start_at_the_beginning() -> None:
-        await start_unread_partitions_at_the_beginning(broker, settings)
-
-    app, _ = service_app(broker, on_startup=[start_at_the_beginning])
+    app, _ = service_app(broker, settings)
     return app
 
 
