@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 WEEKS = 6
 BRAND = "Kestrel Mobile"
@@ -186,7 +186,3 @@ def story(end: datetime, seed: int = 42) -> Iterator[StoryPost]:
         add(f"RT @lavoixdesabonnes: {VIRAL}", viral_at + timedelta(minutes=5 + copy * 7), f"relay-{copy}",
             rng.randint(50, 5000), lang="fr", source="repost")  # fmt: skip
     yield from sorted(posts, key=lambda p: (p.published_at, p.id))
-
-
-def story_end_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)

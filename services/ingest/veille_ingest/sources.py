@@ -222,7 +222,6 @@ class FeedRead:
     rejected: list[Rejected]
     cursor: FeedCursor
     not_modified: bool = False
-    newest: datetime | None = None
     problem: str | None = None
 
 
@@ -283,11 +282,10 @@ async def read_feed(client: httpx.AsyncClient, name: str, url: str, cursor: Feed
             )
         )
     remembered = list(dict.fromkeys([*taken, *cursor.seen]))[:SEEN_PER_CURSOR]
-    newest = max((i.published_at for i in items), default=None)
     next_cursor = FeedCursor(
         etag=response.headers.get("ETag"), modified=response.headers.get("Last-Modified"), seen=remembered
     )
-    return FeedRead(items, rejected, next_cursor, newest=newest, problem=problem)
+    return FeedRead(items, rejected, next_cursor, problem=problem)
 
 
 # -- Mastodon ------------------------------------------------------------------
@@ -322,7 +320,6 @@ class TimelineRead:
     rejected: list[Rejected]
     since_id: str | None
     problem: str | None = None
-    newest: datetime | None = None
 
 
 def timeline_path(hashtag: str | None) -> str:
@@ -372,7 +369,7 @@ async def read_timeline(
             )
         )
     items.sort(key=lambda i: i.published_at)
-    return TimelineRead(items, rejected, newest_id, newest=max((i.published_at for i in items), default=None))
+    return TimelineRead(items, rejected, newest_id)
 
 
 def _later(a: str, b: str) -> bool:
