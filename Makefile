@@ -10,7 +10,7 @@ MODEL_STAMP := $(VENV)/.veille-model
 # Short group-join timeouts: the embedded broker completes a join after about half of it.
 DEMO_ENV := VEILLE_KAFKA_SESSION_TIMEOUT_MS=6000 VEILLE_KAFKA_HEARTBEAT_INTERVAL_MS=1000
 
-.PHONY: setup test lint typecheck unit integration demo bench schemas train eval infra-up infra-down clean
+.PHONY: setup test lint typecheck unit integration chaos audit demo bench schemas train eval infra-up infra-down clean
 
 setup: $(STAMP) $(BIN)/tansu $(MODEL_STAMP)
 
@@ -46,6 +46,16 @@ unit: setup
 
 integration: setup
 	$(BIN)/python -m pytest -m integration
+
+# The long chaos run: 3,000 mentions, each service SIGKILLed at 20, 50 and 80 %, ClickHouse and the broker
+# killed and restarted; `make test` runs a bounded one. Figures in bench/results/chaos-full.json.
+chaos: setup
+	$(BIN)/python -m pytest tests/chaos --chaos-scale=full -p no:randomly
+
+# Known vulnerabilities in the installed dependencies, from PyPI's advisory data; --strict fails when a
+# package could not be checked (no advisory service reachable) rather than report a clean bill.
+audit: setup
+	$(BIN)/pip-audit --progress-spinner off --skip-editable --strict
 
 demo: setup
 	$(DEMO_ENV) $(BIN)/veille demo

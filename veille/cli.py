@@ -164,13 +164,31 @@ def report_hr(
 
 
 @app.command("erase")
-def erase(author: Annotated[str, typer.Option("--author", help="Pseudonymous author id.")]) -> None:
-    """Delete one author's mentions everywhere and drop them from alert evidence."""
+def erase(
+    author: Annotated[str | None, typer.Option("--author", help="Pseudonymous author id, as stored.")] = None,
+    handle: Annotated[
+        str | None, typer.Option(help="The person's id or handle at the source, as the source gives it.")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="The source of --handle, e.g. webhook, mastodon, reviews.")] = None,
+) -> None:
+    """Delete one author's mentions everywhere and drop them from alert evidence.
+
+    With --handle and --source, the pseudonyms under the current and every retired author key are erased.
+    """
     from veille_analytics.clickhouse import clickhouse_client
     from veille_analytics.privacy import erase_author
+    from veille_ingest.reach import pseudonyms
 
-    done = erase_author(clickhouse_client(_settings()), author)
-    console.print(f"erased {done.mentions} mention(s) of {done.author_id}; {done.alerts_touched} alert(s) updated")
+    settings = _settings()
+    if (author is None) == (handle is None) or (handle is not None and not source):
+        errors.print("[red]give either --author, or --handle with --source[/red]")
+        raise typer.Exit(2)
+    keys = [key.get_secret_value() for key in (settings.author_key, *settings.author_keys_retired)]
+    ids = [author] if author is not None else pseudonyms(keys, source or "", handle or "")
+    client = clickhouse_client(settings)
+    for author_id in ids:
+        done = erase_author(client, author_id)
+        console.print(f"erased {done.mentions} mention(s) of {done.author_id}; {done.alerts_touched} alert(s) updated")
 
 
 @ingest_app.command("file")

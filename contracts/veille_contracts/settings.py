@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+from limits import parse
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -104,6 +105,7 @@ class VeilleSettings(BaseSettings):
     feedback_token: SecretStr | None = Field(
         default=None, description="Bearer token of POST /feedback; the endpoint refuses everything while unset."
     )
+    feedback_rate_limit: str = Field(default="600/minute", description="Requests per client address.")
     escalation_http_port: int = Field(default=18083, ge=0, le=65535, description="Health, stats and feedback.")
     sentiment_http_port: int = Field(default=18082, ge=0, le=65535, description="Health and readiness.")
     analytics_http_port: int = Field(default=18084, ge=0, le=65535, description="Health and readiness.")
@@ -114,9 +116,15 @@ class VeilleSettings(BaseSettings):
     author_key: SecretStr = Field(
         default=SecretStr("veille-development-key"), description="Key of the authors' pseudonyms; set it in production."
     )
+    author_keys_retired: list[SecretStr] = Field(
+        default_factory=list,
+        description="Former author keys (JSON list), kept while mentions pseudonymised with them are retained, "
+        "so that erasure by handle still finds those mentions.",
+    )
     webhook_secret: SecretStr | None = Field(default=None, description="HMAC secret of POST /webhook.")
     webhook_token: SecretStr | None = Field(default=None, description="Bearer token of POST /webhook.")
     webhook_max_bytes: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
+    webhook_rate_limit: str = Field(default="3000/minute", description="Requests per client address, e.g. 50/second.")
     dedup_window_days: int = Field(default=7, ge=0, le=90, description="Mentions read back on start to de-duplicate.")
     ingest_http_port: int = Field(default=18081, ge=0, le=65535, description="Webhook, health and stats.")
 
@@ -136,6 +144,15 @@ class VeilleSettings(BaseSettings):
             host, _, port = server.strip().rpartition(":")
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"{server!r} is not host:port")
+        return value
+
+    @field_validator("webhook_rate_limit", "feedback_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate such as 50/second or 3000/minute") from None
         return value
 
     @property
@@ -189,6 +206,7 @@ def load_settings(**overrides: Any) -> VeilleSettings:
         lines = []
         for issue in error.errors():
             field = str(issue["loc"][0]) if issue["loc"] else "?"
-            shown = "<hidden>" if any(w in field for w in ("password", "secret", "token")) else repr(issue.get("input"))
+            secret = any(word in field for word in ("password", "secret", "token", "key"))
+            shown = "<hidden>" if secret else repr(issue.get("input"))
             lines.append(f"{env_name(field)}={shown}: {issue['msg']}")
         raise SettingsError("bad setting: " + "; ".join(lines)) from None

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -100,7 +100,9 @@ def _wait_until(check: Callable[[], bool], timeout: float, what: str, process: s
     raise InfraError(f"{what} did not answer within {timeout:.0f} s")
 
 
-def _spawn(command: list[str], log: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def _spawn(
+    command: list[str], log: Path, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as sink:
         return subprocess.Popen(
@@ -109,6 +111,7 @@ def _spawn(command: list[str], log: Path, cwd: Path | None = None) -> subprocess
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=cwd,
+            env=env,
             start_new_session=True,  # outlives `veille infra up`, immune to its terminal's signals
         )
 
@@ -116,8 +119,10 @@ def _spawn(command: list[str], log: Path, cwd: Path | None = None) -> subprocess
 class EmbeddedInfra:
     """The broker and ClickHouse processes of one state directory."""
 
-    def __init__(self, settings: VeilleSettings) -> None:
+    def __init__(self, settings: VeilleSettings, broker_env: Mapping[str, str] | None = None) -> None:
         self.settings = settings
+        # extra environment of the broker process, e.g. the object store behind `s3://` storage
+        self.broker_env = dict(broker_env or {})
         self.root = settings.state_dir.resolve()
         self.state_path = self.root / STATE_FILE
 
@@ -178,6 +183,7 @@ class EmbeddedInfra:
                 *("--advertised-listener-url", f"tcp://{address}", "--storage-engine", self.settings.broker_storage),
             ],
             log,
+            env={**os.environ, **self.broker_env},
         )
         _wait_until(lambda: _tcp_answers("127.0.0.1", port), START_TIMEOUT_S, "the broker", process)
         return Component("broker", process.pid, address, str(log), marker=str(binary))
@@ -228,7 +234,8 @@ class EmbeddedInfra:
         _stop(old, self.root)
         if name == "broker":
             port = int(old.address.rpartition(":")[2])
-            fresh = EmbeddedInfra(self.settings.model_copy(update={"broker_port": port}))._start_broker()
+            same_port = self.settings.model_copy(update={"broker_port": port})
+            fresh = EmbeddedInfra(same_port, self.broker_env)._start_broker()
         else:
             http_port = int(old.address.rpartition(":")[2])
             ports = {"clickhouse_http_port": http_port, "clickhouse_tcp_port": free_port()}

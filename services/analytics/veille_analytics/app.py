@@ -5,11 +5,13 @@ validate against the contract (bad records → DLQ) → the batch's JSON in one 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from clickhouse_connect.driver.exceptions import OperationalError
 from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 from opentelemetry import metrics
@@ -90,10 +92,15 @@ def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     """The analytics service as a faststream application; migrations run before it consumes."""
     settings = settings or load_settings()
     setup_telemetry(settings, SERVICE)
-    client = connect(settings)
-    migrate(client, settings.retention_days)
-    broker = build_broker(settings, ClickHouseSink(client))
-    app, _ = service_app(broker, settings)
+    sink = ClickHouseSink(None)
+    broker = build_broker(settings, sink)
+
+    async def prepare_tables() -> None:
+        client = await asyncio.to_thread(connect, settings)
+        await asyncio.to_thread(migrate, client, settings.retention_days)
+        sink.client = client
+
+    app, _ = service_app(broker, settings, on_startup=[prepare_tables], transient=(OperationalError,))
     return app
 
 

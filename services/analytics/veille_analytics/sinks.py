@@ -59,9 +59,9 @@ class ClickHouseSink:
     """Inserts batches of JSON payloads into ClickHouse tables."""
 
     def __init__(
-        self, client: Client, *, attempts: int = 8, backoff_s: float = 0.25, max_backoff_s: float = 8.0
+        self, client: Client | None, *, attempts: int = 8, backoff_s: float = 0.25, max_backoff_s: float = 8.0
     ) -> None:
-        self.client = client
+        self.client = client  # None until the service has connected and migrated, before it consumes
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
@@ -70,8 +70,10 @@ class ClickHouseSink:
         """Insert JSON payloads; returns (index, error) of those the table cannot hold."""
         if not lines:
             return []
+        if self.client is None:
+            raise RuntimeError("the sink writes only once ClickHouse is connected")
         try:
-            await self._insert_with_retry(table, lines, token)
+            await self._insert_with_retry(self.client, table, lines, token)
             return []
         except Exception as error:  # any refusal, the server's or the client's, is either transient or the data's
             if _transient(error):
@@ -83,11 +85,11 @@ class ClickHouseSink:
         right = await self.write(table, lines[middle:], f"{token}:r")
         return left + [(index + middle, error) for index, error in right]
 
-    async def _insert_with_retry(self, table: str, lines: Sequence[bytes], token: str) -> None:
+    async def _insert_with_retry(self, client: Client, table: str, lines: Sequence[bytes], token: str) -> None:
         delay = self.backoff_s
         for attempt in range(1, self.attempts + 1):
             try:
-                await asyncio.to_thread(insert_json, self.client, table, lines, token)
+                await asyncio.to_thread(insert_json, client, table, lines, token)
                 return
             except Exception as error:
                 if not _transient(error) or attempt == self.attempts:

@@ -18,7 +18,7 @@ from faststream.kafka import KafkaBroker
 from veille_contracts.codec import DecodeError, decode, encode
 from veille_contracts.models import AlertFeedback
 from veille_contracts.settings import VeilleSettings
-from veille_contracts.web import bearer_matches, bounded_body, json_response, refusal
+from veille_contracts.web import RateLimit, bearer_matches, bounded_body, json_response, refusal
 from veille_escalation.engine import Escalation
 from veille_escalation.incidents import FeedbackError, UnknownAlertError
 
@@ -40,10 +40,11 @@ def http_routes(
     settings: VeilleSettings, broker: KafkaBroker, engine: Escalation, ready: dict[str, bool]
 ) -> Sequence[tuple[str, ASGIApp]]:
     """The routes served next to the consumers."""
+    rate_limit = RateLimit(settings.feedback_rate_limit)
 
     @post
     async def feedback(request: Request) -> AsgiResponse:
-        refused = _gate(settings, request.headers.get("authorization"), ready["ready"])
+        refused = rate_limit.refusal(request) or _gate(settings, request.headers.get("authorization"), ready["ready"])
         if refused is not None:
             return refused
         body = await bounded_body(request, MAX_FEEDBACK_BYTES)

@@ -1,8 +1,9 @@
 """`POST /webhook` for tools that push posts, with health, readiness and figures.
 
 The body is one post or `{"source": "...", "posts": [...]}`, at most
-`VEILLE_WEBHOOK_MAX_BYTES`, signed (`X-Veille-Signature`, HMAC-SHA256 of a
-timestamp and the body with `VEILLE_WEBHOOK_SECRET`, five-minute window) or
+`VEILLE_WEBHOOK_MAX_BYTES`, within `VEILLE_WEBHOOK_RATE_LIMIT` per client
+address, signed (`X-Veille-Signature`, HMAC-SHA256 of a timestamp and the
+body with `VEILLE_WEBHOOK_SECRET`, five-minute window) or
 carrying `Authorization: Bearer $VEILLE_WEBHOOK_TOKEN`. Each post is checked
 on its own: the valid ones are ingested, the others listed with their index
 and error. 202 means every accepted post is acknowledged by the broker.
@@ -22,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from veille_contracts.models import SourceKind
 from veille_contracts.settings import VeilleSettings
 from veille_contracts.signatures import SIGNATURE_HEADER, SignatureError, verify
-from veille_contracts.web import bearer_matches, bounded_body, json_response, refusal
+from veille_contracts.web import RateLimit, bearer_matches, bounded_body, json_response, refusal
 from veille_ingest.delivery import Ingestor, PublishError
 from veille_ingest.pipeline import RawItem
 from veille_ingest.sources import Rejected
@@ -77,6 +78,17 @@ def _authenticate(settings: VeilleSettings, body: bytes, headers: dict[str, str]
     return refusal(503, "the webhook is off: set VEILLE_WEBHOOK_SECRET or VEILLE_WEBHOOK_TOKEN")
 
 
+async def _admitted(request: Request, settings: VeilleSettings, rate_limit: RateLimit) -> bytes | AsgiResponse:
+    """The body of a request within the rate and size limits that proves who sent it, or the refusal."""
+    limited = rate_limit.refusal(request)
+    if limited is not None:
+        return limited
+    body = await bounded_body(request, settings.webhook_max_bytes)
+    if body is None:
+        return refusal(413, f"body larger than {settings.webhook_max_bytes:,} bytes")
+    return _authenticate(settings, body, request.headers) or body
+
+
 def _parse(body: bytes) -> tuple[str, list[Any]] | AsgiResponse:
     """The source name and the raw posts of a body, or the refusal that says what is wrong with it."""
     try:
@@ -123,14 +135,13 @@ def _problems(error: ValidationError) -> str:
 
 
 def http_routes(settings: VeilleSettings, ingestor: Ingestor) -> Sequence[tuple[str, ASGIApp]]:
+    rate_limit = RateLimit(settings.webhook_rate_limit)
+
     @post
     async def webhook(request: Request) -> AsgiResponse:
-        body = await bounded_body(request, settings.webhook_max_bytes)
-        if body is None:
-            return refusal(413, f"body larger than {settings.webhook_max_bytes:,} bytes")
-        refused = _authenticate(settings, body, request.headers)
-        if refused is not None:
-            return refused
+        body = await _admitted(request, settings, rate_limit)
+        if isinstance(body, AsgiResponse):
+            return body
         parsed = _parse(body)
         if isinstance(parsed, AsgiResponse):
             return parsed

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import Counter, defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,11 @@ TIERS = ((1_000_000, ReachTier.MEGA), (100_000, ReachTier.MACRO), (10_000, Reach
 def pseudonym(key: str, source: str, author_id: str) -> str:
     """The author's id in veille: a keyed hash, never the handle or the name."""
     return hmac.new(key.encode(), f"{source}\x1f{author_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def pseudonyms(keys: Sequence[str], source: str, author_id: str) -> list[str]:
+    """The author's ids under each key, current and retired: what an erasure by handle must delete."""
+    return list(dict.fromkeys(pseudonym(key, source, author_id) for key in keys))
 
 
 def tier(followers: int | None) -> ReachTier:

@@ -161,7 +161,8 @@ class GeneratedStream:
     off_topic: int = 0
 
 
-def _sentence(rng: random.Random, brand: str) -> str:
+def sentence(rng: random.Random, brand: str) -> str:
+    """Fourteen shuffled words of the vocabulary and a brand: no two share a three-word run, almost."""
     words = rng.sample(VOCABULARY, 14)
     words.insert(rng.randrange(4, 10), brand)
     return " ".join(words).capitalize() + rng.choice((".", " !", " ?", "…"))
@@ -200,7 +201,7 @@ def generate(count: int, seed: int = 3, copy_share: float = 0.15, repeat_share: 
             text = rng.choice(OFF_TOPIC) + f" ({index})"
             stream.off_topic += 1
         else:
-            text = _sentence(rng, rng.choice(BRANDS))
+            text = sentence(rng, rng.choice(BRANDS))
         item = RawItem(
             source_kind=SourceKind.FILE,
             source="generated",
