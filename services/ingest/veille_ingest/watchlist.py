@@ -82,7 +82,7 @@ def _grammar() -> pp.ParserElement:
     conjunction = (factor + pp.ZeroOrMore(pp.Opt(and_).suppress() + factor)).set_parse_action(_joined("and"))
     disjunction = (conjunction + pp.ZeroOrMore(or_.suppress() + conjunction)).set_parse_action(_joined("or"))
     expression <<= disjunction
-    return expression
+    return expression.parse_with_tabs()  # positions count characters, tabs included, as the user wrote them
 
 
 def _joined(kind: str) -> Callable[[pp.ParseResults], Node]:
@@ -112,7 +112,7 @@ def parse_query(query: str) -> Node:
     except pp.ParseException as error:
         found = query[error.loc : error.loc + 12] or "the end"
         raise QueryError(
-            f'expected a term (a word, a "phrase", an @handle or a #hashtag), found {found!r}', error.col
+            f'expected a term (a word, a "phrase", an @handle or a #hashtag), found {found!r}', error.loc + 1
         ) from None
     _check_terms(node)
     return node
