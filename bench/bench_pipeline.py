@@ -20,7 +20,6 @@ import os
 import random
 import statistics
 import time
-from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -28,8 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from bench.harness import embedded_stack, write_results
-from veille.demo import SERVICES, _start_service, _stop, _wait_ready
+from bench.harness import embedded_stack, running_services, write_results
 from veille.story import CHURN_EN, CHURN_FR, _pick
 from veille_contracts.codec import decode
 from veille_contracts.ids import mention_id
@@ -141,27 +139,10 @@ async def _run_rate(settings: VeilleSettings, rate: int, port: int) -> dict[str,
 def main() -> None:
     console = Console()
     results: list[dict[str, Any]] = []
-    with embedded_stack() as base:
-        settings = base.model_copy(update={"ingest_http_port": 18181, "sentiment_http_port": 18182,
-                                           "escalation_http_port": 18183, "analytics_http_port": 18184})  # fmt: skip
-        extra = {
-            "VEILLE_WEBHOOK_TOKEN": TOKEN,
-            "VEILLE_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-            "VEILLE_CLICKHOUSE_URL": str(settings.clickhouse_url).rstrip("/"),
-            "VEILLE_CLICKHOUSE_DATABASE": settings.clickhouse_database,
-            "VEILLE_KAFKA_SESSION_TIMEOUT_MS": "6000",
-            "VEILLE_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
-            **{f"VEILLE_{s.upper()}_HTTP_PORT": str(getattr(settings, f"{s}_http_port")) for s in SERVICES},
-        }
-        with ExitStack() as stack:
-            running = {}
-            for service in SERVICES:
-                running[service] = _start_service(settings, service, extra)
-                stack.callback(_stop, running[service])
-            asyncio.run(_wait_ready(settings, running, timeout_s=240))
-            for rate in RATES:
-                console.print(f"{rate} mentions/s for {SECONDS:.0f} s …")
-                results.append(asyncio.run(_run_rate(settings, rate, settings.ingest_http_port)))
+    with embedded_stack() as base, running_services(base, webhook_token=TOKEN) as (settings, _):
+        for rate in RATES:
+            console.print(f"{rate} mentions/s for {SECONDS:.0f} s …")
+            results.append(asyncio.run(_run_rate(settings, rate, settings.ingest_http_port)))
     path = write_results("pipeline", {"seconds_per_rate": SECONDS, "runs": results})
     table = Table(title=f"Ingest → alert through the four services ({SECONDS:.0f} s per rate; → {path})")
     for column in ("rate", "achieved", "alerted", "p50 ms", "p99 ms", "lag after", "baseline: webhook p50/p99 ms"):
