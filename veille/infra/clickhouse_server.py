@@ -17,23 +17,25 @@ STOP_PIPE = "stop.fifo"
 CONFIG = "config.xml"
 
 
-def write_config(workdir: Path, http_port: int, tcp_port: int) -> None:
+def write_config(workdir: Path, http_port: int, tcp_port: int, users_config: Path | None = None) -> None:
+    users = f"<users_config>{users_config.resolve()}</users_config>" if users_config else ""
     (workdir / CONFIG).write_text(
         "<clickhouse>"
         "<listen_host>127.0.0.1</listen_host>"
         f"<http_port>{http_port}</http_port>"
         f"<tcp_port>{tcp_port}</tcp_port>"
+        f"{users}"
         "</clickhouse>\n"
     )
 
 
-def serve(workdir: Path, http_port: int, tcp_port: int) -> None:
-    """Serve until a line is written to `workdir/stop.fifo`."""
+def serve(workdir: Path, http_port: int, tcp_port: int, users_config: Path | None = None) -> None:
+    """Serve until a line is written to `workdir/stop.fifo`; `users_config` replaces the built-in users."""
     import chdb._chdb as engine  # private entry point, pinned in pyproject
 
     workdir = workdir.resolve()
     (workdir / "data").mkdir(parents=True, exist_ok=True)
-    write_config(workdir, http_port, tcp_port)
+    write_config(workdir, http_port, tcp_port, users_config)
     pipe = workdir / STOP_PIPE
     if pipe.exists():
         pipe.unlink()
@@ -51,8 +53,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--http-port", type=int, required=True)
     parser.add_argument("--tcp-port", type=int, required=True)
+    parser.add_argument("--users-config", type=Path, help="users.xml (with users.d/ beside it), as in production")
     arguments = parser.parse_args()
-    serve(arguments.workdir, arguments.http_port, arguments.tcp_port)
+    serve(arguments.workdir, arguments.http_port, arguments.tcp_port, arguments.users_config)
 
 
 if __name__ == "__main__":
