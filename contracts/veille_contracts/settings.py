@@ -6,6 +6,7 @@ tests, CI) or at Apache Kafka and a ClickHouse cluster (docker-compose, k8s).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -194,9 +195,14 @@ def env_name(field: str) -> str:
 def load_settings(**overrides: Any) -> VeilleSettings:
     """Read settings from the environment, then from the embedded infrastructure's env file.
 
-    Real environment variables win over the file `veille infra up` writes. A bad
+    Real environment variables win over the file `veille infra up` writes, and over
+    secret files: one file per setting, named like its variable (VEILLE_WEBHOOK_SECRET),
+    in `$VEILLE_SECRETS_DIR` or /run/secrets (Docker and Kubernetes secrets). A bad
     value raises `SettingsError` naming the variable to fix.
     """
+    secrets = Path(os.environ.get(f"{ENV_PREFIX}SECRETS_DIR") or "/run/secrets")
+    if secrets.is_dir():
+        overrides.setdefault("_secrets_dir", secrets)
     try:
         base = VeilleSettings(**overrides)
         if base.infra_env_file.is_file():

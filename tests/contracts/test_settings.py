@@ -71,3 +71,22 @@ def test_environment_wins_over_the_infra_env_file(monkeypatch: pytest.MonkeyPatc
     assert load_settings().kafka_bootstrap_servers == "127.0.0.1:40001"
     monkeypatch.setenv("VEILLE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:40002")
     assert load_settings().kafka_bootstrap_servers == "127.0.0.1:40002"
+
+
+def test_secrets_come_from_files_never_show_and_the_environment_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "VEILLE_WEBHOOK_SECRET").write_text("hmac-from-a-file")
+    (secrets / "VEILLE_AUTHOR_KEY").write_text("key-from-a-file")
+    monkeypatch.setenv("VEILLE_SECRETS_DIR", str(secrets))
+    monkeypatch.setenv("VEILLE_AUTHOR_KEY", "key-from-the-environment")
+
+    settings = load_settings()
+
+    assert settings.webhook_secret is not None
+    assert settings.webhook_secret.get_secret_value() == "hmac-from-a-file"
+    assert settings.author_key.get_secret_value() == "key-from-the-environment"
+    shown = f"{settings!r} {settings} {settings.model_dump()} {settings.model_dump_json()}"
+    assert "hmac-from-a-file" not in shown and "key-from-the-environment" not in shown
