@@ -1,4 +1,4 @@
-"""Erase one author everywhere: their mentions, and their posts as evidence on alerts.
+"""Erase one author everywhere: their mentions, and their posts as evidence and quotes on alerts.
 
 Aggregates keep only counts of distinct mention ids per hour, brand and
 category; they hold no author id and no text.
@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
+
+ERASED_QUOTE = "“(erased)”"
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,13 @@ def erase_author(client: Client, author_id: str) -> Erasure:
                 parameters={"ids": ids},
             ).result_rows[0][0]
         )
+        # an explanation quotes its evidence between “ ”: in the alerts the author is part of, quotes go too
         client.command(
             "ALTER TABLE alerts UPDATE evidence_mention_ids = arrayFilter(x -> NOT has({ids:Array(String)}, x),"
-            " evidence_mention_ids) WHERE hasAny(evidence_mention_ids, {ids:Array(String)})",
-            parameters={"ids": ids},
+            " evidence_mention_ids), explanation_en = replaceRegexpAll(explanation_en, '“[^”]*”', {erased:String}),"
+            " explanation_fr = replaceRegexpAll(explanation_fr, '“[^”]*”', {erased:String})"
+            " WHERE hasAny(evidence_mention_ids, {ids:Array(String)})",
+            parameters={"ids": ids, "erased": ERASED_QUOTE},
             settings={"mutations_sync": 2},
         )
     client.command(
