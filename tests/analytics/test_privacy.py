@@ -9,10 +9,8 @@ from tests.conftest import Stack
 from veille_analytics.privacy import erase_author
 
 pytestmark = pytest.mark.integration
-CHURN_AUTHOR = "a1f3c9e07b5d4e21"
-QUOTE = (
-    "Je pars chez la concurrence, l'appli plante encore"  # the author of the French churn example, evidence of an alert
-)
+CHURN_AUTHOR = "a1f3c9e07b5d4e21"  # the author of the French churn example, evidence of an alert
+QUOTE = "Je pars chez la concurrence, l'appli plante encore"
 
 
 def test_erasing_an_author_removes_their_mentions_and_evidence_and_nothing_else(stack: Stack) -> None:
