@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("broker", "ingest", "analytics", "sentiment", "escalation", "pipeline")
+BENCHMARKS = ("broker", "ingest", "webhook", "analytics", "sentiment", "escalation", "pipeline", "soak")
 
 
 def main() -> None:
