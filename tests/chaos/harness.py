@@ -46,7 +46,7 @@ DATABASE = "chaos"
 BATCH = 20
 DOWN_S = {"clickhouse": 4.0, "broker": 3.0}  # how long the stream goes on without them
 # Bad messages written straight to a topic, and the services that must dead-letter each (one entry per service).
-BAD_PAYLOADS = (b"{not json", b'{"mention_id": 42}', b"\xff\xfe\x00 invalid utf-8")
+BAD_PAYLOADS = (b"{not json", b'{"mention_id": 42}', b"\xff\xfe\x00 invalid utf-8", b"[" * 100_000)
 READERS = {"mentions-raw": ("sentiment",), "mentions-scored": ("escalation", "analytics"), "alerts": ("analytics",)}
 
 

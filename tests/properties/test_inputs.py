@@ -56,6 +56,13 @@ def test_decoding_any_bytes_gives_a_payload_or_a_decode_error(name: str, raw: by
         assert decoded is not None
 
 
+@pytest.mark.parametrize("name", sorted(BODIES))
+def test_each_nasty_body_on_a_topic_is_a_decode_error(name: str) -> None:
+    for topic_name in PAYLOAD_TOPICS:
+        with pytest.raises(DecodeError):
+            decode(topic_name, BODIES[name])
+
+
 @SOME
 @given(text=st.text(min_size=1, max_size=400), title=st.none() | st.text(max_size=80))
 def test_any_text_survives_the_codec_unchanged(text: str, title: str | None) -> None:
