@@ -1,7 +1,12 @@
 """Soak: the four services under a steady stream for ten minutes; throughput held, memory flat.
 
 Posts go to the ingest webhook at `BENCH_SOAK_RATE` mentions/s (well under the
-ceiling measured by the pipeline benchmark) for `BENCH_SOAK_SECONDS`. Every
+ceiling measured by the pipeline benchmark) for `BENCH_SOAK_SECONDS`. The
+services keep bounded state: a copy index of `VEILLE_DEDUP_CAPACITY` texts,
+windows measured in hours and days. To see those bounds reached within minutes,
+the posts' own clock runs `BENCH_SOAK_TIME_SCALE` times faster than the wall
+clock (ten minutes carry ten hours of posts) and the copy index is made small
+(`BENCH_SOAK_DEDUP_CAPACITY`). Every
 `BENCH_SOAK_SAMPLE_S` the run records each process's resident memory (the four
 services, the broker, ClickHouse), the mentions stored in ClickHouse and the
 webhook's answer times. The baseline is the run's own second sample (warm: the
@@ -31,6 +36,8 @@ from veille_ingest.synthetic import generate
 RATE = int(os.environ.get("BENCH_SOAK_RATE", "40"))
 SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "600"))
 SAMPLE_S = float(os.environ.get("BENCH_SOAK_SAMPLE_S", "30"))
+TIME_SCALE = float(os.environ.get("BENCH_SOAK_TIME_SCALE", "60"))
+DEDUP_CAPACITY = os.environ.get("BENCH_SOAK_DEDUP_CAPACITY", "10000")
 TICK_S = 0.25
 TOKEN = "soak-token"
 MB = 1024 * 1024
@@ -58,6 +65,7 @@ async def _soak(settings: VeilleSettings, pids: dict[str, int]) -> dict[str, Any
     sent = accepted = 0
     per_tick = max(1, round(RATE * TICK_S))
     started = time.perf_counter()
+    clock_start = time.time() - SECONDS * TIME_SCALE  # the posts' clock, ending about now
     next_sample, tick = started, 0
     last_stored, last_at = 0, started
     async with httpx.AsyncClient(timeout=60, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
@@ -68,7 +76,8 @@ async def _soak(settings: VeilleSettings, pids: dict[str, int]) -> dict[str, Any
                 sent += 1
                 batch.append({
                     "id": f"soak-{sent}", "text": item.text, "lang": "fr",
-                    "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
+                        clock_start + (time.perf_counter() - started) * TIME_SCALE)),
                     "author": {"id": item.author_id, "followers": item.followers},
                 })  # fmt: skip
             before = time.perf_counter()
@@ -109,7 +118,10 @@ def _growth(samples: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     console = Console()
-    with embedded_stack() as base, running_services(base, webhook_token=TOKEN) as (settings, running):
+    with (
+        embedded_stack() as base,
+        running_services(base, webhook_token=TOKEN, dedup_capacity=DEDUP_CAPACITY) as (settings, running),
+    ):
         infra = {c.name: c.pid for c in EmbeddedInfra(base).components()}
         pids = {name: process.pid for name, process in running.items()} | infra
         console.print(f"soak: {RATE} mentions/s for {SECONDS:.0f} s, a sample every {SAMPLE_S:.0f} s …")
@@ -119,6 +131,8 @@ def main() -> None:
     results = {
         "rate": RATE,
         "seconds": SECONDS,
+        "time_scale": TIME_SCALE,
+        "dedup_capacity": int(DEDUP_CAPACITY),
         **{k: run[k] for k in ("sent", "emitted", "stored", "drained_s")},
         "lost": run["emitted"] - run["stored"],
         "stored_per_s": {"min": min(steady, default=0), "median": statistics.median(steady or [0])},

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from pydantic import AnyHttpUrl
@@ -35,20 +37,22 @@ class Stack:
         )
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    for name in [n for n in os.environ if n.startswith(ENV_PREFIX)]:
-        del os.environ[name]
+@contextmanager
+def embedded_stack(
+    state_dir: Path, database: str, broker_storage: str = "memory://tansu/", broker_env: Mapping[str, str] | None = None
+) -> Iterator[Stack]:
+    """A broker and ClickHouse on free ports in `state_dir`, with test timings; stopped on exit."""
     settings = VeilleSettings(
-        state_dir=tmp_path_factory.mktemp("veille-state"),
+        state_dir=state_dir,
         broker_port=0,
+        broker_storage=broker_storage,
         clickhouse_http_port=0,
         clickhouse_tcp_port=0,
-        clickhouse_database="veille_test",
+        clickhouse_database=database,
         kafka_session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
         kafka_heartbeat_interval_ms=TEST_HEARTBEAT_MS,
     )
-    infra = EmbeddedInfra(settings)
+    infra = EmbeddedInfra(settings, broker_env)
     infra.up()
     running = Stack(infra, settings)
     running.refresh()
@@ -56,6 +60,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
     finally:
         infra.down()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    for name in [n for n in os.environ if n.startswith(ENV_PREFIX)]:
+        del os.environ[name]
+    with embedded_stack(tmp_path_factory.mktemp("veille-state"), "veille_test") as running:
+        yield running
 
 
 @pytest.fixture

@@ -127,6 +127,12 @@ class VeilleSettings(BaseSettings):
     webhook_max_bytes: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
     webhook_rate_limit: str = Field(default="3000/minute", description="Requests per client address, e.g. 50/second.")
     dedup_window_days: int = Field(default=7, ge=0, le=90, description="Mentions read back on start to de-duplicate.")
+    dedup_capacity: int = Field(
+        default=200_000,
+        ge=100,
+        le=10_000_000,
+        description="Texts in the copy index (~5.4 kB each).",
+    )
     ingest_http_port: int = Field(default=18081, ge=0, le=65535, description="Webhook, health and stats.")
 
     # Telemetry

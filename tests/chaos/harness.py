@@ -28,9 +28,8 @@ from typing import Any
 import httpx
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.conftest import Stack
+from tests.conftest import Stack, embedded_stack
 from tests.processes import free_port, service_env
-from veille.infra.embedded import EmbeddedInfra
 from veille.story import CHURN_FR
 from veille_contracts.codec import HEADER_ORIGIN_OFFSET, HEADER_ORIGIN_PARTITION, HEADER_ORIGIN_TOPIC, HEADER_SERVICE
 from veille_contracts.models import SourceKind
@@ -220,27 +219,10 @@ def object_store(workdir: Path) -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def durable_stack(root: Path, session_timeout_ms: int, heartbeat_ms: int) -> Iterator[Stack]:
+def durable_stack(root: Path) -> Iterator[Stack]:
     """The broker on S3 storage and a ClickHouse server of its own, in `root`."""
-    with object_store(root / "s3") as s3_env:
-        settings = VeilleSettings(
-            state_dir=root,
-            broker_port=0,
-            broker_storage="s3://veille-broker/",
-            clickhouse_http_port=0,
-            clickhouse_tcp_port=0,
-            clickhouse_database=DATABASE,
-            kafka_session_timeout_ms=session_timeout_ms,
-            kafka_heartbeat_interval_ms=heartbeat_ms,
-        )
-        infra = EmbeddedInfra(settings, broker_env=s3_env)
-        infra.up()
-        running = Stack(infra, settings)
-        running.refresh()
-        try:
-            yield running
-        finally:
-            infra.down()
+    with object_store(root / "s3") as s3_env, embedded_stack(root, DATABASE, "s3://veille-broker/", s3_env) as stack:
+        yield stack
 
 
 class Services:

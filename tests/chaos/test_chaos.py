@@ -23,7 +23,6 @@ from tests.chaos.harness import (
     stream,
     wait_for,
 )
-from tests.conftest import TEST_HEARTBEAT_MS, TEST_SESSION_TIMEOUT_MS
 from veille_analytics.clickhouse import clickhouse_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
@@ -34,7 +33,7 @@ def test_killing_every_component_mid_stream_loses_nothing_and_doubles_nothing(tm
     scale = FULL if chaos_scale == "full" else BOUNDED
     report = Report(chaos_scale, scale.mentions)
     began = time.monotonic()
-    with durable_stack(tmp_path, TEST_SESSION_TIMEOUT_MS, TEST_HEARTBEAT_MS) as stack:
+    with durable_stack(tmp_path) as stack:
         data = stream(stack.settings, scale.mentions)
         services = Services(stack, tmp_path)
         try:

@@ -25,6 +25,23 @@ def test_a_customer_whose_tone_slides_from_warm_to_sour_is_a_drift_for_customer_
     assert drift[0].detected_at >= T0 + timedelta(days=24)
 
 
+def test_authors_silent_for_longer_than_the_history_are_let_go_and_the_active_ones_kept() -> None:
+    detector = DriftDetector()
+    for index in range(1_000):  # a thousand one-off authors over a day
+        detector.observe(post(T0 + timedelta(seconds=80 * index), author=small(index)))
+    regular = small(5_000)
+    for day in range(0, 70, 5):
+        detector.observe(post(T0 + timedelta(days=day), author=regular))
+    assert detector.authors_followed == 1  # only the regular remains, 70 days on
+
+    later = T0 + timedelta(days=70)
+    found = []
+    for day in range(0, 30, 2):  # and the regular's drift is still seen
+        polarity = Polarity.NEGATIVE if day >= 24 else Polarity.POSITIVE
+        found += detector.observe(post(later + timedelta(days=day), author=regular, polarity=polarity))
+    assert [f for f in found if f.scope == f"author:{regular.id}"]
+
+
 def test_a_steady_customer_does_not_drift() -> None:
     detector = DriftDetector()
     found = []

@@ -28,6 +28,7 @@ from veille_contracts.models import Mention
 from veille_contracts.settings import VeilleSettings
 from veille_contracts.streams import kafka_broker, read_topic
 from veille_contracts.telemetry import span_attributes, trace_headers, tracer
+from veille_ingest.dedup import Deduplicator
 from veille_ingest.pipeline import ItemError, Outcome, Pipeline, RawItem
 from veille_ingest.sources import Rejected
 from veille_ingest.watchlist import WatchList, load_watchlist
@@ -181,7 +182,12 @@ async def restore(settings: VeilleSettings, pipeline: Pipeline, now: datetime | 
 
 
 def build_pipeline(settings: VeilleSettings, watchlist: WatchList | None = None) -> Pipeline:
-    return Pipeline(watchlist or load_watchlist(settings.watchlist), settings.author_key.get_secret_value())
+    return Pipeline(
+        watchlist or load_watchlist(settings.watchlist),
+        settings.author_key.get_secret_value(),
+        dedup=Deduplicator(settings.dedup_capacity),
+        max_originals=max(1, settings.dedup_capacity // 10),
+    )
 
 
 async def replay(

@@ -9,7 +9,7 @@ four weeks before, and names the employer aspects that grew.
 from __future__ import annotations
 
 import heapq
-from collections import Counter, defaultdict, deque
+from collections import Counter, OrderedDict, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -165,9 +165,8 @@ class DriftDetector:
     def __init__(self, settings: TrendSettings | None = None) -> None:
         self.settings = settings or TrendSettings()
         s = self.settings
-        self._authors: dict[tuple[str, str], _TwoPeriods] = defaultdict(
-            lambda: _TwoPeriods(s.recent, s.history - s.recent)
-        )
+        # authors by last post, oldest first: one silent for longer than `history` has nothing left to compare
+        self._authors: OrderedDict[tuple[str, str], _TwoPeriods] = OrderedDict()
         self._customers: dict[str, _TwoPeriods] = defaultdict(lambda: _TwoPeriods(s.segment_recent, s.segment_before))
 
     def observe(self, mention: ScoredMention, scale: float = 1.0) -> list[Finding]:
@@ -177,7 +176,7 @@ class DriftDetector:
         point = _Point(
             mention.published_at, tone(mention), mention.polarity is Polarity.NEGATIVE, Evidence.of(mention), ()
         )
-        author, customers = self._authors[(brand, mention.author.id)], self._customers[brand]
+        author, customers = self._author_periods(brand, mention), self._customers[brand]
         author.add(point)
         customers.add(point)
         return [
@@ -185,6 +184,23 @@ class DriftDetector:
             for f in (self._author(brand, mention, author, scale), self._segment(brand, mention, customers, scale))
             if f
         ]
+
+    def _author_periods(self, brand: str, mention: ScoredMention) -> _TwoPeriods:
+        """The author's periods, now the most recently active; authors silent past the history are let go."""
+        s, key = self.settings, (brand, mention.author.id)
+        horizon = mention.published_at - s.history
+        while self._authors:
+            oldest = next(iter(self._authors.values()))
+            if oldest.recent and oldest.recent[-1].start >= horizon:
+                break
+            self._authors.popitem(last=False)
+        periods = self._authors.pop(key, None) or _TwoPeriods(s.recent, s.history - s.recent)
+        self._authors[key] = periods
+        return periods
+
+    @property
+    def authors_followed(self) -> int:
+        return len(self._authors)
 
     def _author(self, brand: str, mention: ScoredMention, periods: _TwoPeriods, scale: float) -> Finding | None:
         s, now = self.settings, mention.published_at
