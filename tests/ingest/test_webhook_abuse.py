@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import Stack
+from tests.ingest.test_service import _mentions
 from tests.processes import free_port, service_env, service_process, wait_ready
 from tests.properties.nasty import BODIES, TEXTS, body_of
 from veille_contracts.signatures import SIGNATURE_HEADER, sign
+from veille_ingest.synthetic import BRANDS, sentence
 
 pytestmark = pytest.mark.integration
 SECRET = "abuse-test-secret"
 LIMIT = 60  # requests a minute per client address
+POSTS_PER_REQUEST = 5
 
 
 def _post(base: str, body: bytes, secret: str = SECRET) -> httpx.Response:
@@ -62,3 +68,39 @@ def test_nasty_bodies_get_client_errors_nasty_texts_are_taken_and_a_flood_is_lim
         assert httpx.get(f"{base}/health", timeout=5).status_code in (200, 204)
         assert process.poll() is None
     assert SECRET not in log.read_text()
+
+
+async def _concurrent_senders(base: str, source: str, senders: int, requests: int) -> list[httpx.Response]:
+    rng = random.Random(3)
+
+    async def sender(client: httpx.AsyncClient, number: int) -> list[httpx.Response]:
+        answers = []
+        for request in range(requests):
+            posts = [
+                {"id": f"{number}-{request}-{k}", "text": sentence(rng, rng.choice(BRANDS)),
+                 "published_at": "2026-11-20T10:00:00Z", "author": {"id": f"sender-{number}"}}
+                for k in range(POSTS_PER_REQUEST)
+            ]  # fmt: skip
+            body = json.dumps({"source": source, "posts": posts}).encode()
+            headers = {SIGNATURE_HEADER: sign(SECRET, body), "Content-Type": "application/json"}
+            answers.append(await client.post(f"{base}/webhook", content=body, headers=headers))
+        return answers
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        per_sender = await asyncio.gather(*(sender(client, n) for n in range(senders)))
+    return [answer for answers in per_sender for answer in answers]
+
+
+def test_concurrent_senders_are_all_answered_and_every_post_published_once(stack: Stack, tmp_path: Path) -> None:
+    port, source = free_port(), f"load-{uuid.uuid4().hex[:8]}"
+    base, log = f"http://127.0.0.1:{port}", tmp_path / "ingest.log"
+    env = service_env(stack, tmp_path, ingest_http_port=str(port), webhook_secret=SECRET)
+    with service_process("ingest", env, log) as process:
+        wait_ready(base, process, log)
+        answers = asyncio.run(_concurrent_senders(base, source, senders=16, requests=10))
+    assert [answer.status_code for answer in answers] == [202] * 160
+    emitted = sum(answer.json()["emitted"] for answer in answers)
+    copies = sum(answer.json()["copy"] for answer in answers)
+    assert emitted + copies == 16 * 10 * POSTS_PER_REQUEST  # random sentences are now and then near-copies
+    published = {m.source_item_id for m in _mentions(stack, source)}  # an original comes again with its copy count
+    assert len(published) == emitted
