@@ -6,8 +6,10 @@ Each boundary either accepts an input or refuses it with its own error; no other
 from __future__ import annotations
 
 import json
+import tempfile
 import unicodedata
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +25,7 @@ from veille_contracts.settings import SettingsError, load_settings
 from veille_ingest.http import _items, _parse
 from veille_ingest.normalise import Normaliser, plain_text
 from veille_ingest.pipeline import ItemError, Pipeline, RawItem
-from veille_ingest.sources import Rejected, parse_mapping
+from veille_ingest.sources import Rejected, parse_mapping, read_posts
 from veille_ingest.watchlist import Node, QueryError, evaluate, load_watchlist, parse_query, tokens
 
 JSON = st.recursive(
@@ -199,6 +201,30 @@ def test_a_column_mapping_is_taken_or_refused_by_name(pairs: list[str]) -> None:
         assert str(error).startswith("bad mapping ")
     else:
         assert all(isinstance(column, str) and column for column in mapping.values())
+
+
+@SOME
+@given(lines=st.lists(st.binary(max_size=80) | JSON.map(lambda v: json.dumps(v).encode()), max_size=6))
+def test_any_jsonl_file_gives_a_post_or_a_refusal_per_line(lines: list[bytes]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "posts.jsonl"
+        path.write_bytes(b"\n".join(line.replace(b"\n", b" ") for line in lines))
+        read = list(read_posts(path, "file"))
+    assert len(read) <= len(lines)
+    assert all(isinstance(item, RawItem) or (isinstance(item, Rejected) and item.error) for item in read)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_nasty_files_give_refusals_not_crashes(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"nasty{suffix}"
+    if suffix == ".jsonl":
+        path.write_bytes(b"\n".join([BODIES["deeply nested JSON"], BODIES["invalid UTF-8"], b"[1, 2]", b"{"]))
+    else:
+        huge = "Kestrel Mobile " + "x" * 1_000_000
+        path.write_text(f'id,text,published_at,author\n1,"{huge}",2026-11-20T10:00:00Z,a\n2,\x00\x1b,hier,b\n')
+    read = list(read_posts(path, "file"))
+    assert read and all(isinstance(item, Rejected | RawItem) for item in read)
+    assert any(isinstance(item, Rejected) for item in read)
 
 
 SETTINGS = ["kafka_bootstrap_servers", "clickhouse_url", "broker_port", "sink_batch_size", "webhook_rate_limit",

@@ -125,6 +125,9 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | Rejected]]:
             except json.JSONDecodeError as error:
                 yield where, Rejected(where, f"not JSON: {error.msg} at column {error.colno}")
                 continue
+            except RecursionError:
+                yield where, Rejected(where, "JSON nested too deeply")
+                continue
             yield where, row if isinstance(row, dict) else Rejected(where, "not a JSON object")
 
 
@@ -135,7 +138,16 @@ def _csv_rows(path: Path, required: list[str]) -> Iterator[tuple[str, dict[str, 
     if missing:
         yield "header", Rejected("header", f"missing column(s) {', '.join(missing)}; found {reader.fieldnames}")
         return
-    for number, row in enumerate(reader, start=2):
+    number = 1
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # e.g. a field past the csv module's size limit: that row only
+            yield f"row {number}", Rejected(f"row {number}", f"unreadable CSV: {error}")
+            continue
         yield f"row {number}", row
 
 
@@ -169,7 +181,7 @@ def read_reviews(path: Path, source: str, brand: str) -> Iterator[RawItem | Reje
     elif path.suffix.lower() == ".json":
         try:
             loaded = json.loads(path.read_bytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
             yield Rejected("file", f"not a JSON document: {error}")
             return
         rows = (
