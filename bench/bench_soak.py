@@ -36,7 +36,7 @@ from veille_ingest.synthetic import generate
 RATE = int(os.environ.get("BENCH_SOAK_RATE", "40"))
 SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "600"))
 SAMPLE_S = float(os.environ.get("BENCH_SOAK_SAMPLE_S", "30"))
-TIME_SCALE = float(os.environ.get("BENCH_SOAK_TIME_SCALE", "60"))
+TIME_SCALE = float(os.environ.get("BENCH_SOAK_TIME_SCALE", "1200"))
 DEDUP_CAPACITY = os.environ.get("BENCH_SOAK_DEDUP_CAPACITY", "10000")
 TICK_S = 0.25
 TOKEN = "soak-token"

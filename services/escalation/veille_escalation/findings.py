@@ -14,6 +14,8 @@ from veille_contracts.models import AlertKind, Audience, Polarity, ScoredMention
 
 # Followers above which an author counts as high-reach even without a role.
 HIGH_REACH_FOLLOWERS = 50_000
+# Characters of a post kept as evidence: explanations quote at most 160; windows hold evidence for days.
+EVIDENCE_TEXT = 280
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Evidence:
             followers=mention.author.followers or 0,
             negativity=float(mention.polarity_scores.get(Polarity.NEGATIVE, 0.0)),
             intent=max(mention.disappointment, mention.churn_intent),
-            text=mention.text,
+            text=mention.text[:EVIDENCE_TEXT],
         )
 
 

@@ -52,6 +52,7 @@ class _Point:
 
 
 KEEP = 5  # evidence kept per bucket: the worst-toned posts and the latest negative ones
+MAX_AUTHORS = 100_000  # authors followed for drift, the least recently active let go first
 HOUR = timedelta(hours=1)
 
 
@@ -83,14 +84,14 @@ class _Bucket:
     start: datetime
     totals: _Totals = field(default_factory=_Totals)
     worst: list[_Point] = field(default_factory=list)
-    latest_negative: deque[_Point] = field(default_factory=lambda: deque(maxlen=KEEP))
+    latest_negative: list[_Point] = field(default_factory=list)
 
     def add(self, point: _Point) -> _Totals:
         one = _Totals(1, point.tone, int(point.negative), Counter(point.aspects if point.negative else ()))
         self.totals.add(one)
         self.worst = sorted([*self.worst, point], key=lambda p: (p.tone, -p.evidence.followers))[:KEEP]
         if point.negative:
-            self.latest_negative.append(point)
+            self.latest_negative = [*self.latest_negative[1 - KEEP :], point]
         return one
 
 
@@ -140,8 +141,8 @@ class _TwoPeriods:
         while self.recent and self.recent[0].start < recent_from:
             moved = self.recent.popleft()
             self.recent_totals.add(moved.totals, -1)
-            self.before.append(moved)
             self.before_totals.add(moved.totals)
+            self.before.append(_Bucket(moved.start, moved.totals))  # the period before only counts: no evidence
         while self.before and self.before[0].start < recent_from - self.before_span:
             self.before_totals.add(self.before.popleft().totals, -1)
 
@@ -186,12 +187,13 @@ class DriftDetector:
         ]
 
     def _author_periods(self, brand: str, mention: ScoredMention) -> _TwoPeriods:
-        """The author's periods, now the most recently active; authors silent past the history are let go."""
+        """The author's periods, now the most recently active; authors silent past the history, or the least
+        recently active beyond MAX_AUTHORS, are let go."""
         s, key = self.settings, (brand, mention.author.id)
         horizon = mention.published_at - s.history
         while self._authors:
             oldest = next(iter(self._authors.values()))
-            if oldest.recent and oldest.recent[-1].start >= horizon:
+            if oldest.recent and oldest.recent[-1].start >= horizon and len(self._authors) < MAX_AUTHORS:
                 break
             self._authors.popitem(last=False)
         periods = self._authors.pop(key, None) or _TwoPeriods(s.recent, s.history - s.recent)
