@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.escalation.helpers import T0, post, small
 from veille_contracts.models import AlertKind, Audience, Polarity, Voice
+from veille_escalation.detectors import trend
 from veille_escalation.detectors.trend import DriftDetector, EmployerBrandDetector, _Point, _TwoPeriods
 from veille_escalation.findings import Evidence
 
@@ -40,6 +43,17 @@ def test_authors_silent_for_longer_than_the_history_are_let_go_and_the_active_on
         polarity = Polarity.NEGATIVE if day >= 24 else Polarity.POSITIVE
         found += detector.observe(post(later + timedelta(days=day), author=regular, polarity=polarity))
     assert [f for f in found if f.scope == f"author:{regular.id}"]
+
+
+def test_past_the_cap_the_least_recently_active_authors_are_let_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trend, "MAX_AUTHORS", 10)
+    detector = DriftDetector()
+    for index in range(50):
+        detector.observe(post(T0 + timedelta(minutes=index), author=small(index)))
+    detector.observe(post(T0 + timedelta(hours=2), author=small(45)))  # an author seen again stays
+    assert detector.authors_followed == 10
+    followed = {author for _, author in detector._authors}
+    assert small(45).id in followed and small(0).id not in followed
 
 
 def test_a_steady_customer_does_not_drift() -> None:

@@ -190,13 +190,13 @@ class DriftDetector:
         """The author's periods, now the most recently active; authors silent past the history, or the least
         recently active beyond MAX_AUTHORS, are let go."""
         s, key = self.settings, (brand, mention.author.id)
+        periods = self._authors.pop(key, None) or _TwoPeriods(s.recent, s.history - s.recent)
         horizon = mention.published_at - s.history
         while self._authors:
             oldest = next(iter(self._authors.values()))
-            if oldest.recent and oldest.recent[-1].start >= horizon and len(self._authors) < MAX_AUTHORS:
+            if oldest.recent[-1].start >= horizon and len(self._authors) < MAX_AUTHORS:
                 break
             self._authors.popitem(last=False)
-        periods = self._authors.pop(key, None) or _TwoPeriods(s.recent, s.history - s.recent)
         self._authors[key] = periods
         return periods
 
