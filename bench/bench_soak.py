@@ -5,7 +5,8 @@ ceiling measured by the pipeline benchmark) for `BENCH_SOAK_SECONDS`. The
 services keep bounded state: a copy index of `VEILLE_DEDUP_CAPACITY` texts,
 windows measured in hours and days. To see those bounds reached within minutes,
 the posts' own clock runs `BENCH_SOAK_TIME_SCALE` times faster than the wall
-clock (ten minutes carry ten hours of posts) and the copy index is made small
+clock (ten minutes carry 139 days of posts, twice escalation's longest window
+of 63 days) and the copy index is made small
 (`BENCH_SOAK_DEDUP_CAPACITY`). Every
 `BENCH_SOAK_SAMPLE_S` the run records each process's resident memory (the four
 services, the broker, ClickHouse), the mentions stored in ClickHouse and the
@@ -36,7 +37,7 @@ from veille_ingest.synthetic import generate
 RATE = int(os.environ.get("BENCH_SOAK_RATE", "40"))
 SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "600"))
 SAMPLE_S = float(os.environ.get("BENCH_SOAK_SAMPLE_S", "30"))
-TIME_SCALE = float(os.environ.get("BENCH_SOAK_TIME_SCALE", "1200"))
+TIME_SCALE = float(os.environ.get("BENCH_SOAK_TIME_SCALE", "20000"))
 DEDUP_CAPACITY = os.environ.get("BENCH_SOAK_DEDUP_CAPACITY", "10000")
 TICK_S = 0.25
 TOKEN = "soak-token"
