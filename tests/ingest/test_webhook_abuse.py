@@ -99,8 +99,10 @@ def test_concurrent_senders_are_all_answered_and_every_post_published_once(stack
         wait_ready(base, process, log)
         answers = asyncio.run(_concurrent_senders(base, source, senders=16, requests=10))
     assert [answer.status_code for answer in answers] == [202] * 160
-    emitted = sum(answer.json()["emitted"] for answer in answers)
-    copies = sum(answer.json()["copy"] for answer in answers)
-    assert emitted + copies == 16 * 10 * POSTS_PER_REQUEST  # random sentences are now and then near-copies
+    outcomes = {k: sum(a.json()[k] for a in answers) for k in ("emitted", "copy", "unmatched", "duplicate")}
+    # random word salad is now and then a near-copy of another, or read in a language its brand is not watched in
+    assert sum(outcomes.values()) == 16 * 10 * POSTS_PER_REQUEST and outcomes["duplicate"] == 0
+    emitted = outcomes["emitted"]
+    assert emitted >= 0.95 * 16 * 10 * POSTS_PER_REQUEST
     published = {m.source_item_id for m in _mentions(stack, source)}  # an original comes again with its copy count
     assert len(published) == emitted
