@@ -8,6 +8,7 @@ faststream's own default acknowledges first; it is never used here.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import Iterator
@@ -179,6 +180,23 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """Stop a consumer without letting the stop hide what happened before it.
+
+    After the broker went away, aiokafka's `stop()` can raise the cancellation of
+    its own fetch task. That is not ours, unless this task is being cancelled.
+    """
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        LOGGER.info("a consumer's fetcher was cancelled while it stopped")
+    except KafkaError as error:
+        LOGGER.info("a consumer stopped with an error: %s", error)
+
+
 async def start_unread_partitions_at_the_beginning(broker: KafkaBroker, settings: VeilleSettings) -> None:
     """Commit offset 0 for every partition the broker's consumer groups have never committed.
 
@@ -212,7 +230,7 @@ async def start_unread_partitions_at_the_beginning(broker: KafkaBroker, settings
         except KafkaError as error:
             LOGGER.info("group %s keeps its positions: %s", group, error)
         finally:
-            await consumer.stop()
+            await stop_consumer(consumer)
 
 
 async def read_topic(
@@ -256,7 +274,7 @@ async def read_topic(
             if not behind and (bounded or not fetched):
                 return records
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
 
 
 async def committed_offsets(
@@ -272,4 +290,4 @@ async def committed_offsets(
             committed[tp] = offset if offset is not None and offset >= 0 else 0
         return committed
     finally:
-        await probe.stop()
+        await stop_consumer(probe)
