@@ -120,7 +120,8 @@ def service_app(
     """A service as a faststream ASGI app: its routes plus health and readiness, ready once its consumers run.
 
     Before anything else on start, its consumer groups begin partitions they never read at offset 0 (see
-    `start_unread_partitions_at_the_beginning`); then the service's own `on_startup` hooks run. A hook that
+    `start_unread_partitions_at_the_beginning`); then the service's own `on_startup` hooks run, then the
+    broker's producer connects. A hook that
     fails for want of the broker (or of what `transient` names) is tried again until it passes, so a service
     started during an outage waits for it instead of exiting. `ready` is the flag the service's own routes
     read, if they need to know.
@@ -131,11 +132,15 @@ def service_app(
     async def start_unread_at_the_beginning() -> None:
         await start_unread_partitions_at_the_beginning(broker, settings)
 
+    async def connect_to_the_broker() -> None:
+        await broker.connect()  # faststream's own start reuses this connection, so it cannot fail on a lost broker
+
     outages = (*OUTAGES, *transient)
+    hooks = (start_unread_at_the_beginning, *on_startup, connect_to_the_broker)
     app = AsgiFastStream(
         broker,
         asgi_routes=[*health_routes(broker, ready), *routes],
-        on_startup=[_patiently(hook, outages) for hook in (start_unread_at_the_beginning, *on_startup)],
+        on_startup=[_patiently(hook, outages) for hook in hooks],
     )
 
     @app.after_startup
