@@ -135,6 +135,7 @@ class Report:
     dead_letters_expected: int = 0
     dead_letters_found: int = 0
     dead_letters_redelivered: int = 0
+    rows_before_merge: int = 0
     rows: int = 0
     unique_mentions: int = 0
     lost: int = 0

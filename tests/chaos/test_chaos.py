@@ -63,6 +63,10 @@ def test_killing_every_component_mid_stream_loses_nothing_and_doubles_nothing(tm
             expected = {astuple(letter) for letter in chaos.bad}
             wait_for(lambda: expected <= {astuple(d) for d in dead_letters(stack.settings)}, 120, "every dead letter")
             time.sleep(5)  # anything still in flight would show as a duplicate now
+            # a batch re-read after analytics was killed can be cut differently from the one it wrote, and then
+            # its insert token does not recognise it: ReplacingMergeTree folds such rows on merge
+            report.rows_before_merge = client.query("SELECT count() FROM mentions").result_rows[0][0]
+            client.command("OPTIMIZE TABLE mentions FINAL")
             report.rows, report.unique_mentions = client.query(
                 "SELECT count(), uniqExact(mention_id) FROM mentions"
             ).result_rows[0]
