@@ -74,7 +74,12 @@ class VeilleSettings(BaseSettings):
     )
     model_int8: bool = Field(default=True, description="Dynamic int8 quantization of the encoder on CPU.")
     model_threads: int = Field(default=0, ge=0, le=256, description="Torch intra-op threads; 0 means all cores.")
-    model_max_tokens: int = Field(default=256, ge=16, le=512, description="Longer texts are truncated.")
+    model_max_tokens: int = Field(
+        default=2048,
+        ge=16,
+        le=16384,
+        description="Tokens read of one mention, over overlapping windows; the rest is not read.",
+    )
     score_batch_size: int = Field(default=256, ge=1, le=4096, description="Mentions scored together at most.")
     score_batch_timeout_ms: int = Field(default=200, ge=1, le=60_000, description="Longest wait to fill a batch.")
     state_dir: Path = Path(".veille")
@@ -103,6 +108,13 @@ class VeilleSettings(BaseSettings):
     notify_language: Literal["en", "fr"] = "en"
     notify_attempts: int = Field(default=6, ge=1, le=20, description="Tries per alert before it is dead-lettered.")
     notify_backoff_s: float = Field(default=1.0, gt=0, le=60, description="First retry delay; doubles each time.")
+    notify_catch_up: bool = Field(
+        default=True, description="Send alerts older than notify_late_after_hours, marked late; off: skip them."
+    )
+    notify_late_after_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    notify_throttle_minutes: float = Field(
+        default=30.0, ge=0, le=24 * 60, description="At most one notification per incident this often."
+    )
     feedback_token: SecretStr | None = Field(
         default=None, description="Bearer token of POST /feedback; the endpoint refuses everything while unset."
     )

@@ -11,7 +11,7 @@ from tests.escalation.helpers import T0, connector, post, small
 from veille_contracts.codec import encode, validate
 from veille_contracts.models import AlertFeedback, AlertKind, AlertStatus, Polarity, ScoredMention
 from veille_escalation.engine import Escalation
-from veille_escalation.incidents import SCALE_MAX, FeedbackError, UnknownAlertError
+from veille_escalation.incidents import SCALE_MAX, FeedbackError, StaleAlertError, UnknownAlertError
 
 
 def _churn(minutes: int, author: int = 1, churn: float = 0.9) -> ScoredMention:
@@ -126,3 +126,23 @@ def test_a_mention_seen_again_with_more_copies_counts_once() -> None:
     assert engine.observe(first)
     assert engine.observe(first.model_copy(update={"duplicates": 4})) == []
     assert engine.observe(_churn(30))  # another post of the same customer still revises the incident
+
+
+def test_feedback_on_an_alert_that_is_no_longer_current_is_refused_naming_the_current_one() -> None:
+    engine = Escalation()
+    old = engine.observe(_churn(0))[0]
+    engine.feedback(_verdict(old.alert_id, AlertStatus.RESOLVED, 30))
+    # the same customer a day later: a new incident, a new alert, under the same key
+    new = engine.observe(_churn(60 * 26))[0]
+    assert new.alert_id != old.alert_id
+    with pytest.raises(StaleAlertError, match=f"current alert is {new.alert_id}"):
+        engine.book.check(_verdict(old.alert_id, AlertStatus.ACKNOWLEDGED, 60 * 27))
+    assert engine.book.check(_verdict(new.alert_id, AlertStatus.ACKNOWLEDGED, 60 * 27)).alert_id == new.alert_id
+
+
+def test_an_acknowledgement_dated_before_the_alert_was_raised_is_refused() -> None:
+    engine = Escalation()
+    alert = engine.observe(_churn(60))[0]
+    with pytest.raises(FeedbackError, match="before alert"):
+        engine.feedback(_verdict(alert.alert_id, AlertStatus.ACKNOWLEDGED, 30))
+    assert engine.feedback(_verdict(alert.alert_id, AlertStatus.ACKNOWLEDGED, 61)).status is AlertStatus.ACKNOWLEDGED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -18,13 +19,18 @@ from veille_contracts.signatures import SIGNATURE_HEADER, verify
 from veille_escalation.engine import Escalation
 from veille_escalation.notifiers import (
     DELIVERY_HEADER,
+    LATE_HEADER,
     EmailNotifier,
+    Gate,
+    NotifyPolicy,
     RetryPolicy,
     SlackNotifier,
     WebhookNotifier,
     deliver,
+    headline,
     notifiers_from_settings,
     should_notify,
+    slack_message,
 )
 
 SECRET = "webhook-secret-for-tests"
@@ -159,3 +165,45 @@ async def test_channels_come_from_settings_and_a_half_configured_channel_names_t
         notifiers_from_settings(VeilleSettings(notify_webhook_url="http://127.0.0.1:9/hook"), client)
     with pytest.raises(SettingsError, match="VEILLE_NOTIFY_EMAIL_TO"):
         notifiers_from_settings(VeilleSettings(notify_smtp_host="127.0.0.1"), client)
+
+
+def test_an_old_alert_is_still_sent_marked_late_unless_catch_up_is_off(client: httpx.AsyncClient) -> None:
+    alert = churn_alert()
+    notifier = WebhookNotifier("http://127.0.0.1:9/", SECRET, client)
+    published = alert.created_at
+    week_later = published + timedelta(days=7)
+    assert Gate(notifier).decide(alert, published, week_later).late
+    assert Gate(notifier).decide(alert, published, week_later).send
+    off = Gate(notifier, NotifyPolicy(catch_up=False)).decide(alert, published, week_later)
+    assert not off.send and "catch-up is off" in (off.skipped or "")
+    assert not Gate(notifier).decide(alert, published, published + timedelta(minutes=5)).late
+
+
+def test_one_incident_is_notified_once_per_throttle_period_unless_its_severity_rises(client: httpx.AsyncClient) -> None:
+    alert = churn_alert()
+    gate = Gate(WebhookNotifier("http://127.0.0.1:9/", SECRET, client), NotifyPolicy(throttle=timedelta(minutes=30)))
+    now = alert.created_at
+    assert gate.decide(alert, now, now).send
+    gate.sent(alert, now)
+    grown = alert.model_copy(update={"revision": 2})
+    held = gate.decide(grown, now, now + timedelta(minutes=10))
+    assert not held.send and (held.skipped or "").startswith("throttled")
+    assert gate.decide(grown, now, now + timedelta(minutes=31)).send
+    if alert.severity > 1:
+        worse = alert.model_copy(update={"revision": 3, "severity": alert.severity - 1})
+        assert gate.decide(worse, now, now + timedelta(minutes=10)).send
+    acknowledged = alert.model_copy(update={"revision": 4, "status": AlertStatus.ACKNOWLEDGED})
+    assert "already in the loop" in (gate.decide(acknowledged, now, now).skipped or "")
+
+
+async def test_a_late_alert_says_so_in_every_channel(client: httpx.AsyncClient) -> None:
+    alert = churn_alert()
+    with http_receiver() as receiver:
+        outcome = await deliver(WebhookNotifier(receiver.url, SECRET, client), alert, NO_WAIT, late=True)
+    assert outcome.delivered
+    assert receiver.received[0].headers[LATE_HEADER] == "true"
+    assert headline(alert, "fr", late=True).endswith("(en retard)")
+    assert not headline(alert, "en").endswith("(late)")
+    assert "(late)" in slack_message(alert, "en", late=True)["text"]
+    email = EmailNotifier("127.0.0.1", 25, "veille@localhost", {Audience.CUSTOMER_SERVICE: ["cs@example.org"]}, "en")
+    assert str(email.message(alert, late=True)["Subject"]).endswith("(late)")

@@ -12,6 +12,7 @@ from tests.escalation.helpers import post, small
 from tests.escalation.topics import alerts_for, produce
 from veille_contracts.codec import encode
 from veille_contracts.models import AlertFeedback, AlertStatus, Polarity, ScoredMention
+from veille_escalation import app as app_module
 from veille_escalation.app import SCOPE_HEADER, build_broker, rebuild
 from veille_escalation.engine import Escalation
 
@@ -63,3 +64,37 @@ async def test_alerts_are_published_once_revised_by_feedback_and_not_duplicated_
         (3, AlertStatus.ACKNOWLEDGED),
     ]
     assert len({a.alert_id for a, _ in revisions}) == 1
+
+
+async def test_a_publish_that_fails_mid_batch_loses_no_alert_and_repeats_none(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brand = f"Marque {uuid.uuid4().hex[:6]}"
+    mentions = [_churn(brand, minutes, author) for minutes, author in ((0, 11), (1, 12), (2, 13), (3, 11))]
+    real = app_module.publish_alerts
+    calls = {"n": 0}
+
+    async def fails_once_after_the_first_alert(broker: object, engine: Escalation, alerts: list[object]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2 and alerts:  # the second alert of the batch: the broker "goes away"
+            raise ConnectionError("broker went away mid-batch")
+        await real(broker, engine, alerts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app_module, "publish_alerts", fails_once_after_the_first_alert)
+    engine = Escalation()
+    broker = build_broker(stack.settings, engine)
+    await broker.start()
+    try:
+        await produce(stack, "mentions-scored", [encode(m) for m in mentions])
+        found = await alerts_for(stack, brand, 4)
+    finally:
+        await broker.stop()
+    assert calls["n"] > 2  # the failure happened and the batch came back
+    revisions = sorted((alert.alert_id, alert.revision) for alert, _ in found)
+    # three customers, three incidents; the fourth post (customer 11 again) is revision 2 of the first
+    assert len({alert_id for alert_id, _ in revisions}) == 3
+    assert len(revisions) == len(set(revisions)), "an alert revision was published twice"
+    for alert_id in {alert_id for alert_id, _ in revisions}:
+        numbers = [revision for other, revision in revisions if other == alert_id]
+        assert numbers == list(range(1, len(numbers) + 1)), "a revision is missing"
+    assert sum(revision == 2 for _, revision in revisions) == 1

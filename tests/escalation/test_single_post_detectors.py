@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tests.escalation.helpers import connector, post, small
+from tests.escalation.helpers import T0, connector, post, small
 from veille_contracts.models import AlertKind, Audience, Polarity, Voice
 from veille_escalation.detectors.single import advocate, churn_risk, influential_author
+from veille_escalation.engine import Escalation
 
 
 def test_a_customer_stating_the_intent_to_leave_is_always_a_churn_risk() -> None:
@@ -40,3 +41,12 @@ def test_findings_of_one_author_on_one_day_share_a_window() -> None:
     morning = churn_risk(post(churn=0.9))[0]
     evening = churn_risk(post(morning.detected_at.replace(hour=21), churn=0.9))[0]
     assert (morning.window_start, morning.scope) == (evening.window_start, evening.scope)
+
+
+def test_a_mention_naming_two_brands_is_escalated_for_each_of_them() -> None:
+    mention = post(T0, churn=0.95, polarity=Polarity.NEGATIVE, text="Je quitte Banque Aurore pour Fibrelia Banque.")
+    both = mention.model_copy(update={"brands": ["Banque Aurore", "Fibrelia"]})
+    alerts = Escalation().observe(both)
+    churn = [a for a in alerts if a.kind is AlertKind.CHURN_RISK]
+    assert sorted(a.brand for a in churn) == ["Banque Aurore", "Fibrelia"]
+    assert len({a.alert_id for a in churn}) == 2

@@ -7,6 +7,10 @@ without emitting. Live: decode (bad records → DLQ) → engine → publish ever
 alert with acks=all (key alert_id, incident scope and trace context in the
 headers) → return, which commits. A restart replays what was not committed;
 the incident book recognises the evidence, so nothing is emitted twice.
+A batch whose publishing fails leaves the engine marked dirty and is redelivered;
+before it is observed again the engine is rebuilt from the topics exactly as on a
+restart, so its state holds only committed batches and the alerts already
+published: nothing is lost, repeated or skipped.
 Each configured notifier (webhook, Slack, e-mail) reads `alerts` in its own
 group; HTTP serves /feedback, /health, /ready and /stats.
 """
@@ -14,8 +18,9 @@ group; HTTP serves /feedback, /health, /ready and /stats.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,18 +46,22 @@ from veille_contracts.web import service_app
 from veille_escalation.engine import Escalation
 from veille_escalation.http import http_routes
 from veille_escalation.incidents import FeedbackError
-from veille_escalation.notifiers import Notifier, RetryPolicy, deliver, notifiers_from_settings, should_notify
+from veille_escalation.notifiers import Gate, Notifier, NotifyPolicy, RetryPolicy, deliver, notifiers_from_settings
 
 SERVICE = "escalation"
 GROUP = "veille-escalation"
 FEEDBACK_GROUP = "veille-escalation-feedback"
 SCOPE_HEADER = "veille-incident-scope"
 NOTIFY_GROUP = "veille-notify-{}"
-# a notifier's group seeing the topic for the first time does not page people about last month's incidents
-NOTIFY_MAX_AGE = timedelta(hours=24)
 REPLAY = timedelta(days=35)  # the longest window: four weeks before the last week of employee voice
 LOGGER = logging.getLogger("veille.escalation")
 TRACER = tracer(SERVICE)
+SKIPPED = metrics.get_meter("veille.escalation").create_counter(
+    "veille.notify.skipped", description="Alerts a channel did not send, by channel and reason"
+)
+LATE = metrics.get_meter("veille.escalation").create_counter(
+    "veille.notify.late", description="Alerts sent after the catch-up age, marked late"
+)
 INGEST_TO_ALERT = metrics.get_meter("veille.escalation").create_histogram(
     "veille.ingest_to_alert", unit="s", description="From a mention's ingestion to the alert it raised"
 )
@@ -64,9 +73,15 @@ def build_broker(settings: VeilleSettings, engine: Escalation, notifiers: Sequen
         "mentions-scored", batch=True, max_records=500, batch_timeout_ms=100, **consumer_options(settings, GROUP)
     )
     feedback = broker.subscriber("alert-feedback", **consumer_options(settings, FEEDBACK_GROUP))
+    state = StateGuard(settings, engine)
 
     @mentions
     async def escalate(message: KafkaMessage) -> None:
+        await state.clean()
+        async with state.transaction():
+            await _escalate(message)
+
+    async def _escalate(message: KafkaMessage) -> None:
         decoded = await decode_batch_or_dead_letter(broker, message, "mentions-scored", SERVICE)
         ordered = sorted(decoded, key=lambda pair: (pair[1].published_at, pair[1].mention_id))
         for record, mention in ordered:
@@ -92,17 +107,44 @@ def build_broker(settings: VeilleSettings, engine: Escalation, notifiers: Sequen
             await dead_letter(broker, record, "alert-feedback", str(error), SERVICE)
             return
         with TRACER.start_as_current_span("apply feedback", context=context_of(record.headers)):
-            await publish_alerts(broker, engine, [alert])
+            async with state.transaction():
+                await publish_alerts(broker, engine, [alert])
 
     policy = RetryPolicy(attempts=settings.notify_attempts, backoff_s=settings.notify_backoff_s)
     for notifier in notifiers:
         subscriber = broker.subscriber("alerts", **consumer_options(settings, NOTIFY_GROUP.format(notifier.name)))
-        subscriber(_notify_through(broker, notifier, policy))
+        subscriber(_notify_through(broker, Gate(notifier, NotifyPolicy.from_settings(settings)), policy))
     return broker
 
 
-def _notify_through(broker: KafkaBroker, notifier: Notifier, policy: RetryPolicy) -> Any:
+class StateGuard:
+    """Keeps the engine's state to what was committed: after a failed publish, rebuild before going on."""
+
+    def __init__(self, settings: VeilleSettings, engine: Escalation) -> None:
+        self.settings, self.engine = settings, engine
+        self.dirty = False
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except BaseException:
+            self.dirty = True
+            raise
+
+    async def clean(self) -> None:
+        """Rebuild from the topics if a publish failed; raises (and the batch is redelivered) while it cannot."""
+        if not self.dirty:
+            return
+        LOGGER.warning("a publish failed: rebuilding the state from the topics before going on")
+        self.engine.reset()
+        await rebuild(self.settings, self.engine)
+        self.dirty = False
+
+
+def _notify_through(broker: KafkaBroker, gate: Gate, policy: RetryPolicy) -> Any:
     """The consumer of `alerts` for one channel: deliver, or dead-letter what cannot be delivered."""
+    notifier: Notifier = gate.notifier
 
     async def notify(message: KafkaMessage) -> None:
         record: Any = message.raw_message
@@ -111,11 +153,20 @@ def _notify_through(broker: KafkaBroker, notifier: Notifier, policy: RetryPolicy
         except DecodeError as error:  # analytics, the topic's main reader, dead-letters it
             LOGGER.warning("%s: skipped an undecodable alert at offset %s: %s", notifier.name, record.offset, error)
             return
-        age = datetime.now(UTC) - datetime.fromtimestamp(record.timestamp / 1000, UTC)
-        if not (should_notify(alert) and notifier.accepts(alert)) or age > NOTIFY_MAX_AGE:
+        now = datetime.now(UTC)
+        decision = gate.decide(alert, datetime.fromtimestamp(record.timestamp / 1000, UTC), now)
+        if not decision.send:
+            LOGGER.info(
+                "%s: alert %s rev %d not sent: %s", notifier.name, alert.alert_id, alert.revision, decision.skipped
+            )
+            SKIPPED.add(1, {"channel": notifier.name, "reason": (decision.skipped or "").split(":")[0].split(" (")[0]})
             return
-        outcome = await deliver(notifier, alert, policy)
-        if not outcome.delivered:
+        if decision.late:
+            LATE.add(1, {"channel": notifier.name})
+        outcome = await deliver(notifier, alert, policy, late=decision.late)
+        if outcome.delivered:
+            gate.sent(alert, now)
+        else:
             reason = f"not delivered by {notifier.name} after {outcome.attempts} attempt(s): {outcome.error}"
             await dead_letter(broker, record, "alerts", reason, f"{SERVICE}-notify-{notifier.name}")
 

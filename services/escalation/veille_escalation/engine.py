@@ -22,6 +22,18 @@ Detector = Callable[[ScoredMention, float], list[Finding]]
 SEEN_CAPACITY = 1_000_000  # mention ids remembered: weeks of a busy brand's mentions
 
 
+def per_brand(mention: ScoredMention) -> list[tuple[str, ScoredMention]]:
+    """The mention once for each brand it names, that brand first: detectors escalate the first brand."""
+    brands = list(dict.fromkeys(mention.brands))
+    return [
+        (
+            brand,
+            mention if i == 0 else mention.model_copy(update={"brands": [brand, *(b for b in brands if b != brand)]}),
+        )
+        for i, brand in enumerate(brands)
+    ]
+
+
 @dataclass
 class Escalation:
     """Detectors, each with the kind whose feedback tunes it, and the incident book."""
@@ -50,14 +62,19 @@ class Escalation:
         """
         if mention.status is not ScoreStatus.SCORED or self._already_seen(mention.mention_id):
             return []
-        brand = mention.brands[0]
         alerts = []
-        for kind, detect in self.detectors:
-            for finding in detect(mention, self.book.scale(brand, kind)):
-                alert = self.book.record(finding)
-                if alert is not None:
-                    alerts.append(alert)
+        for brand, view in per_brand(mention):
+            for kind, detect in self.detectors:
+                for finding in detect(view, self.book.scale(brand, kind)):
+                    alert = self.book.record(finding)
+                    if alert is not None:
+                        alerts.append(alert)
         return alerts
+
+    def reset(self) -> None:
+        """Forget everything: the state is about to be rebuilt from the topics."""
+        self.book = IncidentBook()
+        self.__post_init__()
 
     def _already_seen(self, mention_id: str) -> bool:
         if mention_id in self.seen:

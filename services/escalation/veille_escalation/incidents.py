@@ -52,6 +52,10 @@ class UnknownAlertError(FeedbackError):
     """Feedback about an alert this service never raised."""
 
 
+class StaleAlertError(FeedbackError):
+    """Feedback about an alert that is no longer its incident's current one; names the current alert."""
+
+
 @dataclass
 class Incident:
     alert: Alert
@@ -152,6 +156,15 @@ class IncidentBook:
         if key is None:
             raise UnknownAlertError(f"unknown alert {verdict.alert_id}")
         alert = self.incidents[key].alert
+        if alert.alert_id != verdict.alert_id:
+            raise StaleAlertError(
+                f"alert {verdict.alert_id} is no longer current: its incident's current alert is {alert.alert_id}"
+            )
+        if verdict.at < alert.created_at:
+            raise FeedbackError(
+                f"a verdict dated {verdict.at.isoformat()} is before alert {alert.alert_id} was raised "
+                f"({alert.created_at.isoformat()})"
+            )
         if verdict.status != alert.status and verdict.status not in NEXT_STATUS.get(alert.status, set()):
             raise FeedbackError(
                 f"alert {alert.alert_id} is {alert.status.value}; it cannot become {verdict.status.value}"

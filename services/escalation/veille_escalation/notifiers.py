@@ -6,6 +6,12 @@ error the receiver will never accept (a 4xx, an SMTP 5xx) is not retried. An
 alert that still could not be delivered goes to `alerts-dlq`, naming the
 channel and the error, so it is never lost. People are told of new and grown
 incidents (status open); their own verdicts are not sent back to them.
+
+Each channel's `Gate` decides what to send: an alert older than the catch-up
+age is still sent, marked late (or skipped when catch-up is off), and one
+incident is notified at most once per throttle period unless its severity
+rises. Every alert a channel does not send is logged with its reason and
+counted (`veille.notify.skipped`).
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -28,6 +36,7 @@ from veille_contracts.signatures import SIGNATURE_HEADER, sign
 
 LOGGER = logging.getLogger("veille.escalation.notify")
 DELIVERY_HEADER = "X-Veille-Delivery"
+LATE_HEADER = "X-Veille-Late"
 HTTP_TIMEOUT_S = 10.0
 RETRYABLE_HTTP = frozenset({408, 425, 429})
 KIND_WORDS = {
@@ -64,7 +73,60 @@ class Notifier(Protocol):
 
     def accepts(self, alert: Alert) -> bool: ...
 
-    async def send(self, alert: Alert) -> None: ...
+    async def send(self, alert: Alert, late: bool = False) -> None: ...
+
+
+@dataclass(frozen=True)
+class NotifyPolicy:
+    """When an alert is late, whether late alerts are still sent, and the per-incident throttle."""
+
+    late_after: timedelta = timedelta(hours=24)
+    catch_up: bool = True
+    throttle: timedelta = timedelta(minutes=30)
+    remembered: int = 100_000  # incidents whose last notification is remembered, oldest out first
+
+    @classmethod
+    def from_settings(cls, settings: VeilleSettings) -> NotifyPolicy:
+        return cls(
+            late_after=timedelta(hours=settings.notify_late_after_hours),
+            catch_up=settings.notify_catch_up,
+            throttle=timedelta(minutes=settings.notify_throttle_minutes),
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    send: bool
+    late: bool = False
+    skipped: str | None = None  # why it is not sent
+
+
+@dataclass
+class Gate:
+    """One channel's choice for each alert it reads: send, send marked late, or skip with a reason."""
+
+    notifier: Notifier
+    policy: NotifyPolicy = field(default_factory=NotifyPolicy)
+    last_sent: OrderedDict[str, tuple[datetime, int]] = field(default_factory=OrderedDict)
+
+    def decide(self, alert: Alert, published: datetime, now: datetime) -> Decision:
+        if not should_notify(alert):
+            return Decision(False, skipped=f"status {alert.status.value}: people already in the loop")
+        if not self.notifier.accepts(alert):
+            return Decision(False, skipped=f"not for this channel (audience {alert.audience.value}, S{alert.severity})")
+        late = now - published > self.policy.late_after
+        if late and not self.policy.catch_up:
+            return Decision(False, skipped=f"older than {self.policy.late_after} and catch-up is off")
+        previous = self.last_sent.get(alert.alert_id)
+        if previous and now - previous[0] < self.policy.throttle and alert.severity >= previous[1]:
+            return Decision(False, skipped=f"throttled: incident notified less than {self.policy.throttle} ago")
+        return Decision(True, late=late)
+
+    def sent(self, alert: Alert, now: datetime) -> None:
+        self.last_sent[alert.alert_id] = (now, alert.severity)
+        self.last_sent.move_to_end(alert.alert_id)
+        while len(self.last_sent) > self.policy.remembered:
+            self.last_sent.popitem(last=False)
 
 
 def should_notify(alert: Alert) -> bool:
@@ -72,10 +134,11 @@ def should_notify(alert: Alert) -> bool:
     return alert.status is AlertStatus.OPEN
 
 
-def headline(alert: Alert, language: str) -> str:
+def headline(alert: Alert, language: str, late: bool = False) -> str:
     words = KIND_WORDS[language][alert.kind.value]
     update = "" if alert.revision == 1 else (" (update)" if language == "en" else " (mise à jour)")
-    return f"[veille S{alert.severity}] {alert.brand}: {words}{update}"
+    delay = "" if not late else (" (late)" if language == "en" else " (en retard)")
+    return f"[veille S{alert.severity}] {alert.brand}: {words}{update}{delay}"
 
 
 def body_text(alert: Alert, language: str) -> str:
@@ -119,11 +182,12 @@ async def deliver(
     alert: Alert,
     policy: RetryPolicy,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    late: bool = False,
 ) -> Delivery:
     """Send one alert through one notifier, retrying what may pass later; never raises for a failed delivery."""
     for attempt in range(1, policy.attempts + 1):
         try:
-            await notifier.send(alert)
+            await notifier.send(alert, late)
             return Delivery(notifier.name, attempt)
         except DeliveryError as error:
             LOGGER.warning(
@@ -161,15 +225,17 @@ class WebhookNotifier:
     def accepts(self, alert: Alert) -> bool:
         return True
 
-    async def send(self, alert: Alert) -> None:
+    async def send(self, alert: Alert, late: bool = False) -> None:
         body = encode(alert)
         headers = {SIGNATURE_HEADER: sign(self.secret, body), DELIVERY_HEADER: f"{alert.alert_id}:{alert.revision}"}
+        if late:
+            headers[LATE_HEADER] = "true"
         await _post(self.client, self.url, body, headers)
 
 
-def slack_message(alert: Alert, language: str) -> dict[str, Any]:
+def slack_message(alert: Alert, language: str, late: bool = False) -> dict[str, Any]:
     """A Slack-compatible incoming-webhook message: a plain fallback text and the same in blocks."""
-    title = f"{SEVERITY_MARK[alert.severity]} {headline(alert, language)}"
+    title = f"{SEVERITY_MARK[alert.severity]} {headline(alert, language, late)}"
     text = body_text(alert, language)
     return {
         "text": f"{title}\n{text}",
@@ -190,8 +256,8 @@ class SlackNotifier:
     def accepts(self, alert: Alert) -> bool:
         return True
 
-    async def send(self, alert: Alert) -> None:
-        body = json.dumps(slack_message(alert, self.language), ensure_ascii=False).encode()
+    async def send(self, alert: Alert, late: bool = False) -> None:
+        body = json.dumps(slack_message(alert, self.language, late), ensure_ascii=False).encode()
         await _post(self.client, self.url, body, {})
 
 
@@ -213,9 +279,9 @@ class EmailNotifier:
     def accepts(self, alert: Alert) -> bool:
         return bool(self.recipients.get(alert.audience)) and alert.severity <= self.max_severity
 
-    def message(self, alert: Alert) -> EmailMessage:
+    def message(self, alert: Alert, late: bool = False) -> EmailMessage:
         message = EmailMessage()
-        message["Subject"] = headline(alert, self.language)
+        message["Subject"] = headline(alert, self.language, late)
         message["From"] = self.sender
         message["To"] = ", ".join(self.recipients[alert.audience])
         # one thread per incident in mail clients
@@ -225,10 +291,10 @@ class EmailNotifier:
         message.set_content(body_text(alert, self.language))
         return message
 
-    async def send(self, alert: Alert) -> None:
+    async def send(self, alert: Alert, late: bool = False) -> None:
         try:
             await aiosmtplib.send(
-                self.message(alert),
+                self.message(alert, late),
                 hostname=self.host,
                 port=self.port,
                 start_tls=self.start_tls,
