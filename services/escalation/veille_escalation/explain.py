@@ -39,9 +39,9 @@ def explain(finding: Finding) -> Explanation:
 
 def _spike(f: Finding) -> tuple[str, str]:
     n = f.numbers
-    scope = f.scope.removeprefix("aspect:")
-    what_en = _SCOPE_EN.get(f.scope, f"negative mentions about {scope}")
-    what_fr = _SCOPE_FR.get(f.scope, f"mentions négatives sur « {scope} »")
+    scope = f.about.removeprefix("aspect:")
+    what_en = _SCOPE_EN.get(f.about, f"negative mentions about {scope}")
+    what_fr = _SCOPE_FR.get(f.about, f"mentions négatives sur « {scope} »")
     en = (
         f"{_n(n['current'])} {what_en} of {f.brand} in the last hour, against a usual {_n(n['baseline_median'])} "
         f"at this time of day ({_n(n['ratio'])}× the baseline, threshold {_n(n['threshold'])})."

@@ -56,3 +56,8 @@ class Finding:
     numbers: dict[str, float] = field(default_factory=dict)
     speed: float = 1.0  # current rate over baseline rate; 1 for single-post findings
     origin: dict[str, list[str]] = field(default_factory=dict)  # aspects, terms, sources, flag_bearers
+    subject: str = ""  # what broke its baseline when the scope is wider (a spike's metric); else the scope
+
+    @property
+    def about(self) -> str:
+        return self.subject or self.scope

@@ -8,6 +8,15 @@ needs all of: a value above median + k·σ, at least `min_count` posts, at least
 `min_ratio` times the baseline, and growth (the last half hour at least as busy
 as the one before). It names its likely origin: the aspects, terms and sources
 over-represented against the baseline, and its flag-bearers.
+
+One burst is one incident: every metric of a brand reports under the scope
+`burst`, so the negative volume, an aspect and the total volume breaking their
+baselines in the same hour revise one alert (the metric that fired is the
+finding's subject). A burst of mostly positive posts (a campaign that works) is
+not a spike. From a cold start (less than a day of history) a brand has no
+baseline yet; a negative spike then needs an absolute floor of posts in the hour
+(`cold_min_count`) and a negative share of the brand's volume well above the
+usual one (`cold_negative_share`, against a prior of about a third).
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ BUCKET = timedelta(minutes=10)
 BUCKETS_PER_HOUR = 6
 BUCKETS_PER_DAY = 144
 HISTORY_DAYS = 7
-WARM_UP_BUCKETS = BUCKETS_PER_DAY  # no spike before a day of history
+WARM_UP_BUCKETS = BUCKETS_PER_DAY  # a day of history before the seasonal baseline; a prior and a floor until then
+BURST = "burst"  # the one incident scope of a brand's spikes
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 STOPWORDS = frozenset(
     [
@@ -101,6 +111,9 @@ class SpikeSettings:
     k: float = 5.0  # robust z-score to beat
     min_count: int = 8  # posts in the last hour
     min_ratio: float = 3.0  # times the baseline
+    cold_min_count: int = 20  # negative posts in the last hour, before a day of history
+    cold_negative_share: float = 0.6  # of the brand's posts in that hour, before a day of history
+    prior_negative_share: float = 0.3  # what a brand's negative share usually is, for the explanation
 
 
 @dataclass
@@ -156,19 +169,19 @@ class SpikeDetector:
         brand = mention.brands[0]
         bucket = bucket_of(mention.published_at)
         negative = mention.polarity is Polarity.NEGATIVE or mention.disappointment >= 0.5
-        metrics = ["volume"] + (["negative"] + [f"aspect:{a}" for a in mention.aspects] if negative else [])
-        for metric in metrics:
+        metrics = (["negative"] + [f"aspect:{a}" for a in mention.aspects] if negative else []) + ["volume"]
+        counted = metrics + (["positive"] if mention.polarity is Polarity.POSITIVE else [])
+        for metric in counted:
             series = self._series[(brand, metric)]
             series.counts[bucket] += 1
             if series.first is None or bucket < series.first:
                 series.first = bucket
         self._remember(brand, bucket, mention, negative)
-        findings = []
-        for metric in metrics:
+        for metric in metrics:  # the most telling metric first: one finding per post, one incident per burst
             finding = self._check(brand, metric, bucket, mention, scale)
             if finding is not None:
-                findings.append(finding)
-        return findings
+                return [finding]
+        return []
 
     def _remember(self, brand: str, bucket: int, mention: ScoredMention, negative: bool) -> None:
         recent = self._recent[brand]
@@ -193,20 +206,24 @@ class SpikeDetector:
         # history starts with the brand's first post: an aspect never named before has a baseline of zero
         brand_first = self._series[(brand, "volume")].first
         first = brand_first if brand_first is not None else bucket
-        if bucket - first < WARM_UP_BUCKETS:
-            return None
         current = self._sum(series, bucket - BUCKETS_PER_HOUR + 1, bucket)
         settings = self.settings
         if current < settings.min_count * scale:
             return None
-        samples = self._samples(series, bucket, first)
-        median, sigma = robust_baseline(samples)
-        threshold = median + settings.k * scale * sigma
         half = BUCKETS_PER_HOUR // 2
         last_half = self._sum(series, bucket - half + 1, bucket)
         previous_half = self._sum(series, bucket - 2 * half + 1, bucket - half)
-        if current < threshold or current < settings.min_ratio * scale * max(median, 0.5) or last_half < previous_half:
+        if last_half < previous_half:
             return None
+        volume = self._sum(self._series[(brand, "volume")], bucket - BUCKETS_PER_HOUR + 1, bucket)
+        if metric == "volume":
+            positive = self._sum(self._series[(brand, "positive")], bucket - BUCKETS_PER_HOUR + 1, bucket)
+            if positive * 2 >= volume:
+                return None  # a positive burst: good news is not a spike
+        broken = self._broken_baseline(series, metric, bucket, first, current, volume, scale)
+        if broken is None:
+            return None
+        samples, median, sigma, threshold = broken
         window_start = start_of(bucket - BUCKETS_PER_HOUR + 1)
         evidence = self._evidence(brand, metric)
         if not evidence:
@@ -216,7 +233,8 @@ class SpikeDetector:
             brand=brand,
             kind=AlertKind.SPIKE,
             audience=Audience.COMMUNICATIONS,
-            scope=metric,
+            scope=BURST,
+            subject=metric,
             detected_at=mention.published_at,
             window_start=window_start,
             window_end=start_of(bucket + 1),
@@ -228,9 +246,35 @@ class SpikeDetector:
                 "threshold": round(threshold, 3),
                 "ratio": round(current / max(median, 0.5), 2),
                 "baseline_days": float(len(samples) if len(samples) <= HISTORY_DAYS else 0),
+                "cold_start": float(bucket - first < WARM_UP_BUCKETS),
             },
             speed=current / max(median, 0.5),
             origin=self._origin(brand, bucket),
+        )
+
+    def _broken_baseline(  # noqa: PLR0917 - the numbers of one check
+        self, series: _Series, metric: str, bucket: int, first: int, current: int, volume: int, scale: float
+    ) -> tuple[list[int], float, float, float] | None:
+        """The baseline samples, median, σ and threshold the current hour broke, or None if it broke none."""
+        settings = self.settings
+        if bucket - first < WARM_UP_BUCKETS:
+            if metric == "volume" or not self._cold_spike(current, volume, scale):
+                return None
+            median = round(settings.prior_negative_share * volume, 1)
+            return [], median, max(median**0.5, 1.0), float(settings.cold_min_count * scale)
+        samples = self._samples(series, bucket, first)
+        median, sigma = robust_baseline(samples)
+        threshold = median + settings.k * scale * sigma
+        if current < threshold or current < settings.min_ratio * scale * max(median, 0.5):
+            return None
+        return samples, median, sigma, threshold
+
+    def _cold_spike(self, negative: int, volume: int, scale: float) -> bool:
+        """Before a day of history: an absolute floor of negative posts, and most of the brand's volume."""
+        settings = self.settings
+        return (
+            negative >= settings.cold_min_count * scale
+            and negative >= min(0.95, settings.cold_negative_share * scale) * volume
         )
 
     @staticmethod
