@@ -88,6 +88,9 @@ class Mention(Contract):
     author: Author
     entities: Entities = Field(default_factory=Entities)
     duplicates: int = Field(default=0, ge=0, description="Near-identical copies seen after this one.")
+    rating: float | None = Field(
+        default=None, ge=0, le=5, description="The star rating the source gives the post (reviews), out of 5."
+    )
     published_at: AwareDatetime
     ingested_at: AwareDatetime
 

@@ -108,6 +108,10 @@ class VeilleSettings(BaseSettings):
     notify_language: Literal["en", "fr"] = "en"
     notify_attempts: int = Field(default=6, ge=1, le=20, description="Tries per alert before it is dead-lettered.")
     notify_backoff_s: float = Field(default=1.0, gt=0, le=60, description="First retry delay; doubles each time.")
+    escalation_incident_days: float = Field(
+        default=35, gt=0, le=3650, description="Escalation lets go of an incident silent this long."
+    )
+    escalation_max_incidents: int = Field(default=200_000, ge=100, description="Incidents escalation keeps at most.")
     notify_catch_up: bool = Field(
         default=True, description="Send alerts older than notify_late_after_hours, marked late; off: skip them."
     )

@@ -10,8 +10,9 @@ import pytest
 from tests.escalation.helpers import T0, connector, post, small
 from veille_contracts.codec import encode, validate
 from veille_contracts.models import AlertFeedback, AlertKind, AlertStatus, Polarity, ScoredMention
+from veille_escalation.detectors.single import churn_risk
 from veille_escalation.engine import Escalation
-from veille_escalation.incidents import SCALE_MAX, FeedbackError, StaleAlertError, UnknownAlertError
+from veille_escalation.incidents import SCALE_MAX, FeedbackError, IncidentBook, StaleAlertError, UnknownAlertError
 
 
 def _churn(minutes: int, author: int = 1, churn: float = 0.9) -> ScoredMention:
@@ -146,3 +147,19 @@ def test_an_acknowledgement_dated_before_the_alert_was_raised_is_refused() -> No
     with pytest.raises(FeedbackError, match="before alert"):
         engine.feedback(_verdict(alert.alert_id, AlertStatus.ACKNOWLEDGED, 30))
     assert engine.feedback(_verdict(alert.alert_id, AlertStatus.ACKNOWLEDGED, 61)).status is AlertStatus.ACKNOWLEDGED
+
+
+def test_the_book_lets_go_of_silent_incidents_and_keeps_at_most_its_capacity() -> None:
+    engine = Escalation(book=IncidentBook(retention=timedelta(days=2), capacity=3))
+    first = engine.observe(_churn(0, author=1))[0]
+    for day in range(1, 6):
+        engine.observe(_churn(day * 24 * 60, author=day + 1))
+    assert len(engine.book.incidents) <= 3
+    assert first.alert_id not in engine.book.by_id
+    with pytest.raises(UnknownAlertError):
+        engine.book.check(_verdict(first.alert_id, AlertStatus.ACKNOWLEDGED, 6 * 24 * 60))
+    crowded = IncidentBook(capacity=2)
+    for author in range(5):
+        crowded.record(churn_risk(_churn(author, author=author))[0])
+    crowded.forget_before(T0 - timedelta(days=1))
+    assert len(crowded.incidents) == 2 and len(crowded.by_id) == 2

@@ -45,7 +45,7 @@ from veille_contracts.web import serve as serve_http
 from veille_contracts.web import service_app
 from veille_escalation.engine import Escalation
 from veille_escalation.http import http_routes
-from veille_escalation.incidents import FeedbackError
+from veille_escalation.incidents import FeedbackError, IncidentBook
 from veille_escalation.notifiers import Gate, Notifier, NotifyPolicy, RetryPolicy, deliver, notifiers_from_settings
 
 SERVICE = "escalation"
@@ -218,7 +218,9 @@ def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:
     """The escalation service; its state is rebuilt from the topics before it consumes."""
     settings = settings or load_settings()
     setup_telemetry(settings, SERVICE)
-    engine = Escalation()
+    engine = Escalation(
+        book=IncidentBook(timedelta(days=settings.escalation_incident_days), settings.escalation_max_incidents)
+    )
     client = httpx.AsyncClient(timeout=10.0)
     broker = build_broker(settings, engine, notifiers_from_settings(settings, client))
     observe_false_alarms(engine)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from veille_contracts.models import Alert, AlertFeedback, AlertKind, ScoredMention, ScoreStatus
 from veille_escalation.detectors.single import advocate, churn_risk, influential_author
@@ -44,6 +45,7 @@ class Escalation:
 
     def __post_init__(self) -> None:
         self.seen: OrderedDict[str, None] = OrderedDict()
+        self._pruned_on: date | None = None
         drift, employer = DriftDetector(self.trend), EmployerBrandDetector(self.trend)
         self.detectors: list[tuple[AlertKind, Detector]] = [
             (AlertKind.CHURN_RISK, churn_risk),
@@ -62,6 +64,10 @@ class Escalation:
         """
         if mention.status is not ScoreStatus.SCORED or self._already_seen(mention.mention_id):
             return []
+        day = mention.published_at.date()
+        if day != self._pruned_on:  # once a story day: memory bounded by time and count
+            self._pruned_on = day
+            self.book.forget_before(mention.published_at - self.book.retention)
         alerts = []
         for brand, view in per_brand(mention):
             for kind, detect in self.detectors:
@@ -73,7 +79,7 @@ class Escalation:
 
     def reset(self) -> None:
         """Forget everything: the state is about to be rebuilt from the topics."""
-        self.book = IncidentBook()
+        self.book = IncidentBook(self.book.retention, self.book.capacity)
         self.__post_init__()
 
     def _already_seen(self, mention_id: str) -> bool:

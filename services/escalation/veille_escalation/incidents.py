@@ -65,6 +65,8 @@ class Incident:
 
 @dataclass
 class IncidentBook:
+    retention: timedelta = timedelta(days=35)  # an incident silent this long is let go
+    capacity: int = 200_000  # incidents kept at most, the longest silent let go first
     incidents: dict[tuple[str, AlertKind, str], Incident] = field(default_factory=dict)
     by_id: dict[str, tuple[str, AlertKind, str]] = field(default_factory=dict)
     scales: dict[tuple[str, AlertKind], float] = field(default_factory=dict)
@@ -209,6 +211,18 @@ class IncidentBook:
             self._judged(before or alert.model_copy(update={"status": AlertStatus.OPEN}), alert.status)
         self.incidents[key] = Incident(alert, alert.updated_at, len(alert.evidence_mention_ids))
         self.by_id[alert.alert_id] = key
+
+    def forget_before(self, moment: datetime) -> int:
+        """Let go of incidents silent since before `moment`, and the oldest beyond capacity; returns how many."""
+        silent = [key for key, incident in self.incidents.items() if incident.last_seen < moment]
+        if len(self.incidents) - len(silent) > self.capacity:
+            rest = sorted((i.last_seen, key) for key, i in self.incidents.items() if i.last_seen >= moment)
+            silent += [key for _, key in rest[: len(rest) - self.capacity]]
+        for key in silent:
+            del self.incidents[key]
+        if silent:
+            self.by_id = {alert: key for alert, key in self.by_id.items() if key in self.incidents}
+        return len(silent)
 
     def false_alarm_rate(self) -> dict[str, float]:
         """Per kind: false alarms over all verdicts given."""

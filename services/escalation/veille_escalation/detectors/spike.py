@@ -35,6 +35,7 @@ BUCKETS_PER_HOUR = 6
 BUCKETS_PER_DAY = 144
 HISTORY_DAYS = 7
 WARM_UP_BUCKETS = BUCKETS_PER_DAY  # a day of history before the seasonal baseline; a prior and a floor until then
+KEPT_BUCKETS = (HISTORY_DAYS + 1) * BUCKETS_PER_DAY  # a series holds at most this many buckets of counts
 BURST = "burst"  # the one incident scope of a brand's spikes
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 STOPWORDS = frozenset(
@@ -176,6 +177,8 @@ class SpikeDetector:
             series.counts[bucket] += 1
             if series.first is None or bucket < series.first:
                 series.first = bucket
+            if len(series.counts) > KEPT_BUCKETS:
+                self._prune_series(series, bucket)
         self._remember(brand, bucket, mention, negative)
         for metric in metrics:  # the most telling metric first: one finding per post, one incident per burst
             finding = self._check(brand, metric, bucket, mention, scale)
@@ -228,7 +231,6 @@ class SpikeDetector:
         evidence = self._evidence(brand, metric)
         if not evidence:
             return None
-        self._prune_series(series, bucket)
         return Finding(
             brand=brand,
             kind=AlertKind.SPIKE,
