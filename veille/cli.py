@@ -247,6 +247,58 @@ def _ingest(path: Path, items: Any) -> None:
         raise typer.Exit(1)
 
 
+@app.command("backtest")
+def backtest(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl or .csv export of posts.")],
+    watchlist: Annotated[Path | None, typer.Option(help="Watch list to try (default: VEILLE_WATCHLIST).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write every alert revision here, one JSON object a line.")] = None,
+    source: Annotated[str, typer.Option(help="Source name, unless a row names its own.")] = "file",
+) -> None:
+    """Replay an export through ingest, the model and escalation, in story time, with no broker: the alerts it
+    would have raised."""
+    import json
+    from datetime import datetime
+
+    from rich.progress import Progress
+
+    from veille.backtest import run_backtest
+    from veille_contracts.codec import encode
+    from veille_escalation.engine import Escalation
+    from veille_ingest.delivery import build_pipeline
+    from veille_ingest.sources import read_posts
+    from veille_ingest.watchlist import WatchListError, load_watchlist
+
+    settings = _settings()
+    try:
+        pipeline = build_pipeline(settings, load_watchlist(watchlist or settings.watchlist))
+    except (WatchListError, OSError) as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    scorer = _scorer(settings)
+    size = sum(1 for line in path.open("rb") if line.strip())
+    with Progress(console=errors, transient=True, disable=not errors.is_terminal) as progress:
+        task = progress.add_task(f"backtesting {path.name}", total=size)
+        result = run_backtest(
+            read_posts(path, source),
+            pipeline,
+            lambda mentions: scorer.score(mentions, max((m.published_at for m in mentions), default=datetime.min)),
+            Escalation(),
+            lambda n: progress.advance(task, n),
+        )
+    if out is not None:
+        with out.open("w", encoding="utf-8") as sink:
+            for alert in result.alerts:
+                sink.write(encode(alert).decode() + "\n")
+    summary = result.summary()
+    console.print(json.dumps(summary, indent=2, ensure_ascii=False))
+    for alert in result.alerts:
+        if alert.revision == 1:
+            console.print(f"{alert.created_at:%Y-%m-%d %H:%M} {alert.kind.value:<18} {alert.brand}: "
+                          f"{alert.explanation.text_en[:110]}")  # fmt: skip
+    for rejected in result.rejected[:20]:
+        errors.print(f"[yellow]{rejected.where}[/yellow]: {rejected.error}")
+
+
 @app.command("run")
 def run(service: Annotated[str, typer.Argument(help="ingest | sentiment | escalation | analytics")]) -> None:
     """Run one service in the foreground until SIGTERM or Ctrl-C."""
@@ -321,11 +373,19 @@ def score(
                 counts = f"{tally.scored} scored, {tally.unscorable} unscorable, {tally.errors} refused"
                 bar.update(task, description=f"{tally.lines} lines: {counts}")
 
-        tally = jsonl.run(scorer, sys.stdin, sys.stdout, on_line)
+        tally = jsonl.run(scorer, sys.stdin, sys.stdout, on_line, _language_detector())
         on_line(jsonl.Tally(lines=0, scored=tally.scored, unscorable=tally.unscorable, errors=tally.errors))
     if tally.errors:
         errors.print(f"[yellow]{tally.errors} line(s) refused[/yellow]; see their `error` field")
         raise typer.Exit(1)
+
+
+def _language_detector() -> Any:
+    """Ingest's language identifier, so that `veille score` tells languages as the pipeline does."""
+    from veille_ingest.normalise import Normaliser
+
+    normaliser = Normaliser()
+    return lambda text: normaliser.language(text)[0]
 
 
 def _scorer(settings: VeilleSettings) -> Any:

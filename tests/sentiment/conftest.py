@@ -1,20 +1,5 @@
-"""One scorer per test session: the embedded encoder (built by `make setup`) and the packaged heads."""
+"""The sentiment tests share the session's scorer (tests/scorer.py)."""
 
-from __future__ import annotations
+from tests.scorer import model_settings, scorer
 
-import pytest
-
-from veille_contracts.settings import VeilleSettings
-from veille_sentiment.encoder import load_encoder
-from veille_sentiment.heads import load_heads
-from veille_sentiment.scoring import Scorer
-
-
-@pytest.fixture(scope="session")
-def model_settings() -> VeilleSettings:
-    return VeilleSettings(model="")
-
-
-@pytest.fixture(scope="session")
-def scorer(model_settings: VeilleSettings) -> Scorer:
-    return Scorer(load_encoder(model_settings), load_heads())
+__all__ = ["model_settings", "scorer"]

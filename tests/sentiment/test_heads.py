@@ -7,7 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from veille_sentiment.heads import ASPECTS, POLARITIES, SIGNALS, VOICES, Heads, LinearHead, load_heads
+from veille_sentiment.heads import (
+    ASPECTS,
+    BASELINE_DIR,
+    POLARITIES,
+    SIGNALS,
+    TEACHER_DIR,
+    VOICES,
+    Heads,
+    LinearHead,
+    load_heads,
+)
 
 
 def _random_heads(dimension: int = 8) -> Heads:
@@ -59,9 +69,13 @@ def test_the_packaged_heads_decide_at_one_half_and_record_how_they_were_trained(
     heads = load_heads()
     assert heads.signals.thresholds == (0.5, 0.5, 0.5)
     assert set(heads.aspects.thresholds) == {0.5}
-    assert heads.card["encoder"]["name"] == "multilingual-e5-small"
+    assert heads.card["encoder"]["name"].startswith("veille-e5-small-student-L")
     assert set(heads.card["decision_thresholds"]) == set(SIGNALS) | set(ASPECTS)
-    assert heads.version.startswith("v1-")
+    assert heads.version.startswith("v2-")
+    assert {point["layers"] for point in heads.card["layers_curve"]} >= {4, 6}
+    teacher, baseline = load_heads(TEACHER_DIR / "heads"), load_heads(BASELINE_DIR)
+    assert teacher.version.startswith("teacher-")
+    assert baseline.card["encoder"]["features"] == "mean-last4-layers"
 
 
 def test_a_missing_heads_directory_says_how_to_train(tmp_path: Path) -> None:
