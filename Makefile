@@ -64,9 +64,12 @@ bench: setup
 	@mkdir -p bench/results
 	$(BIN)/python -m bench
 
-# The sentiment heads: trained on the frozen encoder, then scored on the held-out split.
+# The sentiment model: a LoRA-tuned teacher, distilled students (the served one in
+# services/sentiment/veille_sentiment/model/), and the frozen-encoder baseline; about 75 min on 2 cores.
+# `make eval` scores all three on the sealed test.
 train: setup
-	$(BIN)/python -m veille_sentiment.training
+	$(BIN)/python -m veille_sentiment.finetune
+	$(BIN)/python -m veille_sentiment.baseline
 
 eval: setup
 	$(BIN)/python -m veille_sentiment.evaluation

@@ -49,6 +49,7 @@ class WebhookPost(BaseModel):
     url: str | None = Field(default=None, max_length=4000)
     title: str | None = Field(default=None, max_length=2000)
     lang: str | None = Field(default=None, max_length=10)
+    rating: float | None = Field(default=None, ge=0, le=5, description="A review's star rating, out of 5.")
 
 
 def _posts(document: Any) -> tuple[str, list[Any]]:
@@ -125,6 +126,7 @@ def _items(source: str, raw_posts: list[Any]) -> list[RawItem | Rejected]:
                 followers=checked.author.followers,
                 engagement=checked.author.engagement,
                 lang=checked.lang,
+                rating=checked.rating,
             )
         )
     return items

@@ -45,6 +45,7 @@ class RawItem:
     lang: str | None = None
     employer: bool = False  # the source says it is about the employer (an employee review)
     brand: str | None = None  # the source says which brand (a review export); it must be watched
+    rating: float | None = None  # the source's star rating out of 5 (reviews); the scorer reads it
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class Pipeline:
             title=clean.title[:2000] if clean.title else None,
             text=clean.text[:MAX_TEXT],
             lang=clean.lang,
+            rating=item.rating,
             lang_confidence=clean.lang_confidence,
             author=Author(
                 id=author_id,

