@@ -5,7 +5,17 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("broker", "ingest", "webhook", "analytics", "sentiment", "escalation", "pipeline", "soak")
+BENCHMARKS = (
+    "broker",
+    "ingest",
+    "webhook",
+    "analytics",
+    "sentiment",
+    "escalation",
+    "alert_quality",
+    "pipeline",
+    "soak",
+)
 
 
 def main() -> None:

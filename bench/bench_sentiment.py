@@ -1,12 +1,15 @@
-"""Scoring throughput: veille's scorer against a naive transformers pipeline on the same encoder.
+"""Scoring throughput: the served student against the teacher and a naive transformers pipeline.
 
 A realistic length mix (short social posts, ordinary mentions, long reviews) is
-scored three ways, each in its own process so that each reports its own peak RSS:
-- veille: ONNX Runtime int8, length-bucketed dynamic padding, batches of
-  `score_batch_size` (the service's path, heads included);
-- veille on torch fp32, same batching (what int8 adds);
-- baseline: `transformers.pipeline("feature-extraction")`, fp32, batch 1, then
-  mean pooling (no heads: the baseline is only charged for the encoder).
+scored four ways, each in its own process so that each reports its own peak RSS:
+- veille: the served student on ONNX Runtime int8, length-bucketed dynamic
+  padding, long texts over windows, batches of `score_batch_size` (the service's
+  path: tokenisation and heads included);
+- the same student on torch fp32 (what int8 adds);
+- the teacher (12 layers, LoRA merged) on torch fp32, same batching;
+- baseline: `transformers.pipeline("feature-extraction")` over the full 12-layer
+  multilingual-e5-small, fp32, batch 1, truncated at 256 tokens, then mean pooling
+  (no heads, no windows: the baseline is only charged for the encoder).
 """
 
 from __future__ import annotations
@@ -90,28 +93,60 @@ def _veille(int8: bool, count: int, queue: Any) -> None:
     )
 
 
+def _teacher(count: int, queue: Any) -> None:
+    from veille_contracts.settings import load_settings
+    from veille_sentiment.encoder import TorchEncoder
+    from veille_sentiment.heads import TEACHER_DIR, load_heads
+    from veille_sentiment.scoring import Scorer
+    from veille_sentiment.teacher import teacher_source
+
+    settings = load_settings()
+    encoder = TorchEncoder(teacher_source(settings), settings.model_max_tokens, settings.model_threads)
+    scorer = Scorer(encoder, load_heads(TEACHER_DIR / "heads"))
+    texts = length_mix(count)
+    scorer.read(texts[:16])
+    started = time.perf_counter()
+    latencies = []
+    for start in range(0, len(texts), settings.score_batch_size):
+        began = time.perf_counter()
+        scorer.read(texts[start : start + settings.score_batch_size])
+        latencies.append(time.perf_counter() - began)
+    elapsed = time.perf_counter() - started
+    queue.put(
+        {
+            "runtime": "teacher, 12 layers, " + encoder.runtime,
+            "mentions": count,
+            "batch": settings.score_batch_size,
+            "mentions_per_s": count / elapsed,
+            **_latency_ms(latencies),
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+    )
+
+
 def _baseline(count: int, queue: Any) -> None:
     import numpy as np
     from transformers import pipeline
 
     from veille_contracts.settings import load_settings
-    from veille_sentiment.encoder import resolve_source
+    from veille_sentiment.model_build import ensure_embedded_model
 
-    source = resolve_source(load_settings())
-    extract = pipeline("feature-extraction", model=source.location, framework="pt", device=-1)
+    location = str(ensure_embedded_model(load_settings()))
+    prefix = "query: "
+    extract = pipeline("feature-extraction", model=location, framework="pt", device=-1)
     texts = length_mix(count)
-    extract(source.query_prefix + texts[0])  # warm-up
+    extract(prefix + texts[0])  # warm-up
     latencies = []
     started = time.perf_counter()
     for text in texts:
         began = time.perf_counter()
-        tokens = np.asarray(extract(source.query_prefix + text, truncation=True, max_length=256))[0]
+        tokens = np.asarray(extract(prefix + text, truncation=True, max_length=256))[0]
         tokens.mean(axis=0)
         latencies.append(time.perf_counter() - began)
     elapsed = time.perf_counter() - started
     queue.put(
         {
-            "runtime": "transformers pipeline, torch fp32, batch 1",
+            "runtime": "transformers pipeline, full 12-layer e5-small, torch fp32, batch 1",
             "mentions": count,
             "batch": 1,
             "mentions_per_s": count / elapsed,
@@ -138,6 +173,7 @@ def main() -> None:
     runs = {
         "veille_int8": _in_process(_veille, True, SCORED),
         "veille_fp32": _in_process(_veille, False, max(SCORED // 4, 64)),
+        "teacher_fp32": _in_process(_teacher, max(SCORED // 4, 64)),
         "baseline": _in_process(_baseline, BASELINE),
     }
     ratio = runs["veille_int8"]["mentions_per_s"] / runs["baseline"]["mentions_per_s"]
