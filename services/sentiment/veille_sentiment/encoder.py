@@ -79,7 +79,9 @@ def resolve_source(settings: VeilleSettings) -> EncoderSource:
     name = path.name if path.is_dir() else location
     # e5 models were trained with a "query: " prefix; other encoders take the text as it is.
     prefix = "query: " if "e5" in name.lower() else ""
-    return EncoderSource(location, name, version, prefix, False)
+    manifest = path / BUILD_MANIFEST
+    pooled = int(json.loads(manifest.read_text()).get("pooled_layers", 4)) if manifest.is_file() else 4
+    return EncoderSource(location, name, version, prefix, False, pooled)
 
 
 def _directory_fingerprint(path: Path) -> str:
