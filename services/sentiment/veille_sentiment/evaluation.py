@@ -312,14 +312,17 @@ SAMPLE_PER_LANGUAGE = 24
 SAMPLE_MARGIN = 0.1
 
 
-def served_sample(examples: Sequence[Example], student: Candidate) -> list[dict[str, Any]]:
+def served_sample(
+    examples: Sequence[Example], student: Candidate, read: Callable[[list[str]], HeadOutputs]
+) -> list[dict[str, Any]]:
     """Sealed texts with the served model's reading, for the test that the built model reads them the same.
 
-    Only texts whose every decision is at least SAMPLE_MARGIN from its boundary: int8 activations are
-    scaled per batch, so a reading moves slightly with the texts it is batched with.
+    Texts whose every decision is at least SAMPLE_MARGIN from its boundary, read again together as one
+    batch, as the test reads them: int8 activations are scaled per padded group, so a reading moves
+    with the texts it is batched with.
     """
     out = student.outputs
-    sample = []
+    chosen_rows = []
     for lang in LANGUAGES:
         rows = sorted(
             (i for i, e in enumerate(examples) if e.lang == lang),
@@ -333,20 +336,23 @@ def served_sample(examples: Sequence[Example], student: Candidate) -> list[dict[
                 continue
             if np.any(np.abs(out.signals[i] - 0.5) < SAMPLE_MARGIN):
                 continue
-            sample.append(
-                {
-                    "text": examples[i].model_text,
-                    "polarity": POLARITIES[int(out.polarity[i].argmax())],
-                    "voice": VOICES[int(out.voice[i].argmax())],
-                    "signals": [name for j, name in enumerate(SIGNALS) if out.signals[i, j] >= 0.5],
-                    "polarity_scores": [round(float(v), 4) for v in out.polarity[i]],
-                    "signal_scores": [round(float(v), 4) for v in out.signals[i]],
-                }
-            )
+            chosen_rows.append(i)
             chosen += 1
             if chosen == SAMPLE_PER_LANGUAGE:
                 break
-    return sample
+    texts = [examples[i].model_text for i in chosen_rows]
+    again = read(texts)
+    return [
+        {
+            "text": text,
+            "polarity": POLARITIES[int(again.polarity[row].argmax())],
+            "voice": VOICES[int(again.voice[row].argmax())],
+            "signals": [name for j, name in enumerate(SIGNALS) if again.signals[row, j] >= 0.5],
+            "polarity_scores": [round(float(v), 4) for v in again.polarity[row]],
+            "signal_scores": [round(float(v), 4) for v in again.signals[row]],
+        }
+        for row, text in enumerate(texts)
+    ]
 
 
 def main() -> None:
@@ -358,11 +364,21 @@ def main() -> None:
     results = compare(models, examples)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    sample = {"heads_version": models[0].heads.version, "sample": served_sample(examples, models[0])}
-    (RESULTS_DIR / "served-sample.json").write_text(json.dumps(sample, indent=2, ensure_ascii=False) + "\n")
+    write_served_sample(examples, models[0])
     markdown = render_markdown(results)
     (RESULTS_DIR / "results.md").write_text(markdown)
     Console().print(Markdown(markdown))
+
+
+def write_served_sample(examples: Sequence[Example], student: Candidate) -> None:
+    from veille_sentiment.encoder import load_encoder
+
+    encoder = load_encoder(load_settings())
+    sample = {
+        "heads_version": student.heads.version,
+        "sample": served_sample(examples, student, lambda texts: student.heads.predict(encoder.embed(texts))),
+    }
+    (RESULTS_DIR / "served-sample.json").write_text(json.dumps(sample, indent=2, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
