@@ -50,3 +50,8 @@ def test_a_mention_naming_two_brands_is_escalated_for_each_of_them() -> None:
     churn = [a for a in alerts if a.kind is AlertKind.CHURN_RISK]
     assert sorted(a.brand for a in churn) == ["Banque Aurore", "Fibrelia"]
     assert len({a.alert_id for a in churn}) == 2
+
+
+def test_a_positive_post_with_churn_words_is_not_a_churn_risk() -> None:
+    joined = post(polarity=Polarity.POSITIVE, churn=0.8, text="Left my old bank for Banque Aurore, best move ever.")
+    assert churn_risk(joined) == []

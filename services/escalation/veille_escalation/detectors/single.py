@@ -67,6 +67,8 @@ def churn_risk(mention: ScoredMention, scale: float = 1.0) -> list[Finding]:
         return []
     if mention.churn_intent < min(0.95, DECISION * scale):
         return []
+    if mention.polarity is Polarity.POSITIVE:  # someone who joined, came back or praises is not leaving
+        return []
     return [_finding(mention, AlertKind.CHURN_RISK, Audience.CUSTOMER_SERVICE, {"churn_intent": mention.churn_intent})]
 
 
