@@ -62,6 +62,10 @@ BRANDS = {
     "quillfeather-bank": "Quillfeather Bank",
     "maree-energie": "Marée Énergie",
 }
+CATEGORIES = (
+    "background_negative", "background_neutral", "background_positive", "churn", "churn_decoy", "wave",
+    "campaign", "influential_negative", "big_account_news", "employee_negative",
+)  # fmt: skip
 KINDS = (AlertKind.SPIKE, AlertKind.CHURN_RISK, AlertKind.INFLUENTIAL_AUTHOR)
 CHURN_WORDS = re.compile(
     r"r[ée]sili|je (pars|quitte|change)|changer d'op[ée]rateur|porta|cl[ôo]tur|ailleurs|concurren|"
@@ -94,9 +98,10 @@ def _author(key: str, followers: int, big: bool = False) -> Author:
     return Author(id=f"bench-{key}"[:64].ljust(8, "0"), followers=followers, tier=tier, roles=roles)
 
 
-def _mention(brand: str, at: datetime, text: tuple[str, str], author: Author, number: int) -> Mention:
+def _mention(stream: str, at: datetime, text: tuple[str, str], author: Author, number: int) -> Mention:
     lang, body = text
-    item = f"{brand}-{number}"
+    brand = stream.split("#", maxsplit=1)[0]
+    item = f"{stream}-{number}"  # unique across streams: several seeds replay the same brand
     return Mention(
         mention_id=mention_id("bench", item),
         source_kind=SourceKind.WEBHOOK,
@@ -112,14 +117,14 @@ def _mention(brand: str, at: datetime, text: tuple[str, str], author: Author, nu
     )
 
 
-def build_stream(brand: str, texts: dict[str, list[tuple[str, str]]], rng: random.Random) -> Stream:
+def build_stream(brand: str, texts: dict[str, list[tuple[str, str]]], rng: random.Random, seed: int) -> Stream:
     stream = Stream(brand)
     number = 0
 
     def add(at: datetime, category: str, author: Author, text: tuple[str, str] | None = None) -> str:
         nonlocal number
         number += 1
-        mention = _mention(brand, at, text or rng.choice(texts[category]), author, number)
+        mention = _mention(f"{brand}#{seed}", at, text or rng.choice(texts[category]), author, number)
         stream.posts.append((mention, category))
         return mention.mention_id
 
@@ -315,13 +320,15 @@ def summarise(runs: list[dict[str, Any]], brand_days: int) -> dict[str, Any]:
 
 def main() -> None:
     console = Console()
-    files = sorted(DATA.glob("*.jsonl"))
-    texts = {path.stem: _texts(path) for path in files}
+    texts = {path.stem: _texts(path) for path in sorted(DATA.glob("*.jsonl"))}
+    for stem in [stem for stem, by_category in texts.items() if set(CATEGORIES) - set(by_category)]:
+        console.print(f"[yellow]{stem}: not every category is written; left out[/yellow]")
+        del texts[stem]
     streams = []
     for seed in SEEDS:
         rng = random.Random(seed)
         for stem, by_category in texts.items():
-            streams.append(build_stream(BRANDS[stem], by_category, rng))
+            streams.append(build_stream(BRANDS[stem], by_category, rng, seed))
     scored = score_streams(streams)
     runs: dict[str, list[dict[str, Any]]] = {"veille": [], "baselines": []}
     for stream in streams:
