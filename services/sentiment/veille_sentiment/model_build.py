@@ -22,6 +22,7 @@ import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -192,18 +193,23 @@ def build_embedded_model(target: Path) -> Path:
         model_max_length=header.max_positions,
         **{f"{role}_token": token for role, token in roles.items()},
     )
+    manifest = {
+        "encoder": ENCODER_NAME,
+        "version": embedded_version(),
+        "weights_sha256": _sha256(weights_file()),
+        "tokenizer_sha256": _sha256(tokenizer_file()),
+        "query_prefix": "query: ",
+    }
+    return write_model_dir(target, model, tokenizer, manifest)
+
+
+def write_model_dir(target: Path, model: Any, tokenizer: Any, manifest: dict[str, Any]) -> Path:
+    """A transformers directory with veille's build manifest, written in a staging folder then renamed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        manifest = {
-            "encoder": ENCODER_NAME,
-            "version": embedded_version(),
-            "weights_sha256": _sha256(weights_file()),
-            "tokenizer_sha256": _sha256(tokenizer_file()),
-            "query_prefix": "query: ",
-        }
         (staging / BUILD_MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         staging.chmod(0o755)
         shutil.rmtree(target, ignore_errors=True)
@@ -251,27 +257,15 @@ def build_served_model(base: Path, target: Path, model_dir: Path = MODEL_DIR) ->
     missing, unexpected = model.load_state_dict(tuned, strict=False)
     if unexpected or any(name.startswith("encoder.") for name in missing):
         raise ModelBuildError(f"student weights do not fit the base: missing {missing}, unexpected {unexpected}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        model.save_pretrained(staging)
-        AutoTokenizer.from_pretrained(base).save_pretrained(staging)
-        manifest = json.loads((base / BUILD_MANIFEST).read_text())
-        manifest.update(
-            name=card["name"],
-            version=f"{card['weights_sha256']!s:.12}",
-            base_version=embedded_version(),
-            layers=card["layers"],
-            pooled_layers=card["pooled_layers"],
-        )
-        (staging / BUILD_MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        staging.chmod(0o755)
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
+    manifest = json.loads((base / BUILD_MANIFEST).read_text())
+    manifest.update(
+        name=card["name"],
+        version=f"{card['weights_sha256']!s:.12}",
+        base_version=embedded_version(),
+        layers=card["layers"],
+        pooled_layers=card["pooled_layers"],
+    )
+    return write_model_dir(target, model, AutoTokenizer.from_pretrained(base), manifest)
 
 
 def ensure_served_model(settings: VeilleSettings, model_dir: Path = MODEL_DIR) -> Path:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from veille_contracts.settings import VeilleSettings
 from veille_sentiment.encoder import EncoderSource
 from veille_sentiment.heads import TEACHER_DIR
-from veille_sentiment.model_build import BUILD_MANIFEST, embedded_version, ensure_embedded_model
+from veille_sentiment.model_build import BUILD_MANIFEST, embedded_version, ensure_embedded_model, write_model_dir
 
 ADAPTER_FILE = "adapter_model.safetensors"
 
@@ -37,17 +35,6 @@ def _build(base: Path, adapter_dir: Path, target: Path, digest: str) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     model = PeftModel.from_pretrained(AutoModel.from_pretrained(base, add_pooling_layer=False), adapter_dir)
-    merged = model.merge_and_unload()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        merged.save_pretrained(staging)
-        AutoTokenizer.from_pretrained(base).save_pretrained(staging)
-        manifest = json.loads((base / BUILD_MANIFEST).read_text())
-        manifest.update(name="veille-e5-small-teacher", version=digest, pooled_layers=1)
-        (staging / BUILD_MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    manifest = json.loads((base / BUILD_MANIFEST).read_text())
+    manifest.update(name="veille-e5-small-teacher", version=digest, pooled_layers=1)
+    write_model_dir(target, model.merge_and_unload(), AutoTokenizer.from_pretrained(base), manifest)
