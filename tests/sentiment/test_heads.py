@@ -72,6 +72,7 @@ def test_the_packaged_heads_decide_at_one_half_and_record_how_they_were_trained(
     assert heads.card["encoder"]["name"].startswith("veille-e5-small-student-L")
     assert set(heads.card["decision_thresholds"]) == set(SIGNALS) | set(ASPECTS)
     assert heads.version.startswith("v2-")
+    assert heads.version.endswith(heads.digest())  # the version names the weights it ships
     assert {point["layers"] for point in heads.card["layers_curve"]} >= {4, 6}
     teacher, baseline = load_heads(TEACHER_DIR / "heads"), load_heads(BASELINE_DIR)
     assert teacher.version.startswith("teacher-")

@@ -177,11 +177,7 @@ def train_heads(data: Dataset, encoder: Encoder) -> Heads:
         voice=_softmax_head(voice_model, VOICES),
         aspects=_sigmoid_head(ASPECTS, aspect_rows, aspect_thresholds),
     )
-    weights_digest = hashlib.sha256(
-        b"".join(
-            h.weight.tobytes() + h.bias.tobytes() for h in (heads.polarity, heads.signals, heads.voice, heads.aspects)
-        )
-    ).hexdigest()[:10]
+    weights_digest = heads.digest()
     card = {
         "encoder": {
             "name": encoder.source.name,

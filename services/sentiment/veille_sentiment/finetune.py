@@ -495,9 +495,10 @@ def main() -> None:
         return validation_report(validation, trainer.predict(model, validation_docs))["score"]
 
     teacher, teacher_curve = trainer.fit(lora_teacher(base), train_docs, TEACHER_EPOCHS, TEACHER_LR, score, log)
-    teacher_report = validation_report(validation, trainer.predict(teacher, validation_docs))
+    teacher_outputs = trainer.predict(teacher, validation_docs)
+    teacher_report = validation_report(validation, teacher_outputs)
     log(f"teacher validation: {teacher_report}")
-    teacher_thresholds, _ = choose_thresholds(validation, trainer.predict(teacher, validation_docs))
+    teacher_thresholds, _ = choose_thresholds(validation, teacher_outputs)
     card = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seed": SEED,
@@ -541,7 +542,7 @@ def main() -> None:
 def teacher_heads_with_version(
     heads: Heads, curve: list[float], report: dict[str, float], card: dict[str, Any]
 ) -> Heads:
-    digest = _heads_digest(heads)
+    digest = heads.digest()
     full = {
         **card,
         "model": "multilingual-e5-small, 12 layers, LoRA r=16 on attention and feed-forward, multi-task heads",
@@ -549,11 +550,6 @@ def teacher_heads_with_version(
         "validation": {k: round(v, 4) for k, v in report.items()},
     }
     return Heads(f"teacher-{digest}", heads.polarity, heads.signals, heads.voice, heads.aspects, full)
-
-
-def _heads_digest(heads: Heads) -> str:
-    parts = (heads.polarity, heads.signals, heads.voice, heads.aspects)
-    return hashlib.sha256(b"".join(h.weight.tobytes() + h.bias.tobytes() for h in parts)).hexdigest()[:10]
 
 
 def choose_student(curve: list[dict[str, Any]], teacher_score: float) -> int:
@@ -596,7 +592,7 @@ def finalize_student(
         "teacher_validation": {k: round(v, 4) for k, v in teacher_report.items()},
         "layers_curve": curve,
     }
-    digest = _heads_digest(folded)
+    digest = folded.digest()
     Heads(f"v2-L{layers}-{digest}", folded.polarity, folded.signals, folded.voice, folded.aspects, full).save(HEADS_DIR)
 
 

@@ -9,6 +9,7 @@ point for every consumer of `mentions-scored`. The weights ship with the package
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,11 @@ class Heads:
             voice=self.voice.probabilities(embeddings),
             aspects=self.aspects.probabilities(embeddings),
         )
+
+    def digest(self) -> str:
+        """A short hash of every head's weights and biases: what versions a trained set of heads."""
+        parts = (head.weight.tobytes() + head.bias.tobytes() for _, head in self._named())
+        return hashlib.sha256(b"".join(parts)).hexdigest()[:10]
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
