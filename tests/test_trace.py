@@ -78,7 +78,9 @@ def test_one_trace_spans_the_four_services_from_the_webhook_to_the_alert(stack: 
     assert {"ingest mention", "score mention", "escalate mention", "store mentions", "store alerts"} <= names
     # delivery is at-least-once: a redelivered mention is escalated again and raises nothing the second time
     escalated = [s for s in in_trace if s["name"] == "escalate mention"]
-    raising = [s for s in escalated if any(e["attributes"].get("veille.alert_id") == alert.alert_id for e in s["events"])]
+    raising = [
+        s for s in escalated if any(e["attributes"].get("veille.alert_id") == alert.alert_id for e in s["events"])
+    ]
     assert len(raising) == 1, [s["events"] for s in escalated]
     # and the metrics of the same run: the ingest-to-alert histogram, the model's batches, the rows written
     exported = {name: (tmp_path / "telemetry" / f"{name}-metrics.jsonl").read_text() for name in SERVICES}

@@ -1,9 +1,9 @@
 """The escalation service: mentions-scored → the engine → alerts; alert-feedback → new revisions.
 
-On start it rebuilds its state before consuming: the latest revision of every
-alert from the compacted `alerts` topic, then the windows, by replaying
-`mentions-scored` from `REPLAY` ago up to the group's committed offsets,
-without emitting. Live: decode (bad records → DLQ) → engine → publish every
+On start it rebuilds its state before consuming: the incident book from the
+checkpoints carried by the latest revisions on the compacted `alerts` topic,
+then the windows, by replaying `mentions-scored` from `REPLAY` ago up to the
+group's committed offsets, without emitting. Live: decode (bad records → DLQ) → engine → publish every
 alert with acks=all (key alert_id, incident scope and trace context in the
 headers) → return, which commits. A restart replays what was not committed;
 the incident book recognises the evidence, so nothing is emitted twice.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,13 +45,14 @@ from veille_contracts.web import serve as serve_http
 from veille_contracts.web import service_app
 from veille_escalation.engine import Escalation
 from veille_escalation.http import http_routes
-from veille_escalation.incidents import FeedbackError, IncidentBook
+from veille_escalation.incidents import Checkpoint, FeedbackError, IncidentBook
 from veille_escalation.notifiers import Gate, Notifier, NotifyPolicy, RetryPolicy, deliver, notifiers_from_settings
 
 SERVICE = "escalation"
 GROUP = "veille-escalation"
 FEEDBACK_GROUP = "veille-escalation-feedback"
 SCOPE_HEADER = "veille-incident-scope"
+CHECKPOINT_HEADER = "veille-incident-checkpoint"
 NOTIFY_GROUP = "veille-notify-{}"
 REPLAY = timedelta(days=35)  # the longest window: four weeks before the last week of employee voice
 LOGGER = logging.getLogger("veille.escalation")
@@ -175,7 +176,7 @@ def _notify_through(broker: KafkaBroker, gate: Gate, policy: RetryPolicy) -> Any
 
 
 async def publish_alerts(broker: KafkaBroker, engine: Escalation, alerts: Sequence[Alert]) -> None:
-    """Publish alerts keyed by alert_id, waiting for acks=all, with the incident scope and the current trace."""
+    """Publish alerts keyed by alert_id, waiting for acks=all, with the book's checkpoint and the current trace."""
     headers = trace_headers()
     await asyncio.gather(
         *[
@@ -183,24 +184,41 @@ async def publish_alerts(broker: KafkaBroker, engine: Escalation, alerts: Sequen
                 encode(alert),
                 topic="alerts",
                 key=alert.alert_id.encode(),
-                headers={**headers, SCOPE_HEADER: engine.scope_of(alert)},
+                headers={**headers, **alert_headers(engine, alert)},
             )
             for alert in alerts
         ]
     )
 
 
+def alert_headers(engine: Escalation, alert: Alert) -> dict[str, str]:
+    """What travels with an alert revision so that a restart restores the book exactly."""
+    return {SCOPE_HEADER: engine.scope_of(alert), CHECKPOINT_HEADER: engine.checkpoint(alert).encode().decode()}
+
+
+def restore(
+    engine: Escalation, revisions: Iterable[tuple[Alert, Mapping[str, bytes]]], mentions: Iterable[ScoredMention]
+) -> None:
+    """The book from the alerts' checkpoints, then the detectors' windows from the committed mentions."""
+    checkpointed = []
+    for alert, headers in revisions:
+        try:
+            checkpointed.append((alert, Checkpoint.decode(headers[CHECKPOINT_HEADER])))
+        except (KeyError, ValueError):  # a revision published before checkpoints: scope only
+            engine.book.restore(alert, headers.get(SCOPE_HEADER, b"").decode())
+    engine.book.restore_checkpoints(checkpointed)
+    for mention in sorted(mentions, key=lambda m: (m.published_at, m.mention_id)):
+        engine.observe(mention, replay=True)
+
+
 async def rebuild(settings: VeilleSettings, engine: Escalation, now: datetime | None = None) -> dict[str, int]:
-    """Restore alerts from the topic, then replay the already-committed mentions into the windows."""
-    restored = 0
+    """Restore the book from the `alerts` topic, then replay the already-committed mentions into the windows."""
+    revisions: list[tuple[Alert, Mapping[str, bytes]]] = []
     for record in await read_topic(settings, "alerts", start=None, stop_at_committed=None):
         try:
-            alert: Alert = decode("alerts", record.value or b"")
+            revisions.append((decode("alerts", record.value or b""), dict(record.headers or ())))
         except DecodeError:
             continue
-        scope = dict(record.headers or ()).get(SCOPE_HEADER, b"").decode()
-        engine.book.restore(alert, scope)
-        restored += 1
     since = (now or datetime.now(UTC)) - REPLAY
     mentions: list[ScoredMention] = []
     for record in await read_topic(settings, "mentions-scored", start=since, stop_at_committed=GROUP):
@@ -208,10 +226,9 @@ async def rebuild(settings: VeilleSettings, engine: Escalation, now: datetime | 
             mentions.append(decode("mentions-scored", record.value or b""))
         except DecodeError:
             continue
-    for mention in sorted(mentions, key=lambda m: (m.published_at, m.mention_id)):
-        engine.observe(mention)
-    LOGGER.info("rebuilt: %d alert revisions, %d mentions replayed", restored, len(mentions))
-    return {"alerts": restored, "mentions": len(mentions)}
+    restore(engine, revisions, mentions)
+    LOGGER.info("rebuilt: %d alert revisions, %d mentions replayed", len(revisions), len(mentions))
+    return {"alerts": len(revisions), "mentions": len(mentions)}
 
 
 def create_app(settings: VeilleSettings | None = None) -> AsgiFastStream:

@@ -2,7 +2,9 @@
 
 Pure and synchronous: the service feeds it mentions and verdicts and ships
 what it returns. Replaying the same mentions in the same order gives the same
-alerts, which is how the service rebuilds its windows after a restart.
+alerts. After a restart the book comes back from the checkpoints published with
+the alerts, and the committed mentions are replayed (`replay=True`) to rebuild
+the detectors' windows, folding into the book only what it never published.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from veille_escalation.detectors.single import advocate, churn_risk, influential
 from veille_escalation.detectors.spike import SpikeDetector, SpikeSettings
 from veille_escalation.detectors.trend import DriftDetector, EmployerBrandDetector, TrendSettings
 from veille_escalation.findings import Finding
-from veille_escalation.incidents import IncidentBook
+from veille_escalation.incidents import Checkpoint, IncidentBook
 
 Detector = Callable[[ScoredMention, float], list[Finding]]
 SEEN_CAPACITY = 1_000_000  # mention ids remembered: weeks of a busy brand's mentions
@@ -56,14 +58,15 @@ class Escalation:
             (AlertKind.EMPLOYER_BRAND, employer.observe),
         ]
 
-    def observe(self, mention: ScoredMention) -> list[Alert]:
-        """The alerts (new ones and new revisions) this mention causes.
+    def observe(self, mention: ScoredMention, *, replay: bool = False) -> list[Alert]:
+        """The alerts (new ones and new revisions) this mention causes; none when it is replayed.
 
         A mention already observed is not counted again: ingest re-publishes an original as its copies grow
         (the same mention_id with a higher `duplicates`), and that is amplification, not new volume.
         """
         if mention.status is not ScoreStatus.SCORED or self._already_seen(mention.mention_id):
             return []
+        self.book.position = (mention.published_at, mention.mention_id)
         day = mention.published_at.date()
         if day != self._pruned_on:  # once a story day: memory bounded by time and count
             self._pruned_on = day
@@ -72,8 +75,9 @@ class Escalation:
         for brand, view in per_brand(mention):
             for kind, detect in self.detectors:
                 for finding in detect(view, self.book.scale(brand, kind)):
-                    alert = self.book.record(finding)
-                    if alert is not None:
+                    if replay:
+                        self.book.absorb(finding)
+                    elif (alert := self.book.record(finding)) is not None:
                         alerts.append(alert)
         return alerts
 
@@ -92,6 +96,10 @@ class Escalation:
 
     def feedback(self, verdict: AlertFeedback) -> Alert:
         return self.book.feedback(verdict)
+
+    def checkpoint(self, alert: Alert) -> Checkpoint:
+        """The book's checkpoint to publish with a known alert's current revision."""
+        return self.book.checkpoint(alert)
 
     def scope_of(self, alert: Alert) -> str:
         """The incident scope of a known alert (sent along in the alert's headers)."""

@@ -5,7 +5,14 @@ A finding within the kind's cooldown of the incident's last finding updates it
 (new revision) instead of raising another alert; revisions are emitted only when
 the evidence grows by a quarter or severity rises, so a long wave does not
 flood the channel. `alert_id` is deterministic, so a replay after a restart
-produces the same alerts, and the book is restored from the `alerts` topic.
+produces the same alerts.
+Every published revision carries a `Checkpoint` of what the book knew then: the
+incident's scope, last finding and emitted evidence, the mention it was published
+through, the brand's tuned threshold for the kind and the verdict counts, in order
+(`seq`). A restart restores the book from the latest checkpoints, which survive the
+topic's compaction, then replays the committed mentions into the detectors; a
+finding replayed after its incident's checkpoint re-applies only what was never
+published (evidence folded into the open alert), so the book comes back exact.
 Lifecycle: open → acknowledged → resolved, or false alarm; new evidence in the
 same window reopens a closed incident (replayed evidence does not). A false
 alarm makes that detector less sensitive for that brand, within bounds.
@@ -13,7 +20,9 @@ alarm makes that detector less sensitive for that brand, within bounds.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -56,11 +65,62 @@ class StaleAlertError(FeedbackError):
     """Feedback about an alert that is no longer its incident's current one; names the current alert."""
 
 
+Position = tuple[datetime, str]  # where a mention stands in story order: (published_at, mention_id)
+
+
 @dataclass
 class Incident:
     alert: Alert
     last_seen: datetime
     emitted_evidence: int
+    seq: int = 0  # the book's order of this incident's latest published revision
+    through: Position | None = None  # the mention observed when it was published
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What the book knew when it published a revision; sent in the revision's headers."""
+
+    scope: str
+    last_seen: datetime
+    emitted: int
+    seq: int
+    through: Position | None
+    scale: float
+    verdicts: dict[str, int]
+
+    def encode(self) -> bytes:
+        through = [self.through[0].isoformat(), self.through[1]] if self.through else None
+        return json.dumps(
+            {
+                "scope": self.scope,
+                "last_seen": self.last_seen.isoformat(),
+                "emitted": self.emitted,
+                "seq": self.seq,
+                "through": through,
+                "scale": self.scale,
+                "verdicts": self.verdicts,
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Checkpoint:
+        """The checkpoint of a header; `ValueError` if it is not one."""
+        try:
+            data = json.loads(raw)
+            through = data["through"]
+            return cls(
+                scope=str(data["scope"]),
+                last_seen=datetime.fromisoformat(data["last_seen"]),
+                emitted=int(data["emitted"]),
+                seq=int(data["seq"]),
+                through=(datetime.fromisoformat(through[0]), str(through[1])) if through else None,
+                scale=float(data["scale"]),
+                verdicts={str(k): int(v) for k, v in data["verdicts"].items()},
+            )
+        except (KeyError, TypeError, IndexError, AttributeError, json.JSONDecodeError) as error:
+            raise ValueError(f"not an incident checkpoint: {error}") from None
 
 
 @dataclass
@@ -71,6 +131,8 @@ class IncidentBook:
     by_id: dict[str, tuple[str, AlertKind, str]] = field(default_factory=dict)
     scales: dict[tuple[str, AlertKind], float] = field(default_factory=dict)
     verdicts: Counter[tuple[AlertKind, AlertStatus]] = field(default_factory=Counter)
+    seq: int = 0  # revisions published so far, in order
+    position: Position | None = None  # the mention being observed (set by the engine)
 
     def scale(self, brand: str, kind: AlertKind) -> float:
         return self.scales.get((brand, kind), 1.0)
@@ -106,9 +168,30 @@ class IncidentBook:
         )
         self.incidents[key] = Incident(alert, now, len(alert.evidence_mention_ids))
         self.by_id[alert.alert_id] = key
-        return alert
+        return self._published(self.incidents[key])
 
-    def _update(self, incident: Incident, finding: Finding, level: int, ids: list[str]) -> Alert | None:
+    def _published(self, incident: Incident) -> Alert:
+        """Stamp the incident's new revision with the book's order and the mention it came through."""
+        self.seq += 1
+        incident.seq, incident.through = self.seq, self.position
+        return incident.alert
+
+    def absorb(self, finding: Finding) -> None:
+        """A finding replayed after a restart: re-apply what its incident never published, emit nothing.
+
+        Findings of mentions observed before the incident's checkpoint are already in it; a later one
+        could only have folded evidence into the open alert, since anything worth saying was published.
+        """
+        incident = self.incidents.get((finding.brand, finding.kind, finding.scope))
+        if incident is None or incident.through is None or self.position is None or self.position <= incident.through:
+            return
+        if incident.alert.status in CLOSED or finding.detected_at - incident.last_seen > COOLDOWN[finding.kind]:
+            return
+        self._update(incident, finding, severity(finding), [e.mention_id for e in finding.evidence], emit=False)
+
+    def _update(
+        self, incident: Incident, finding: Finding, level: int, ids: list[str], emit: bool = True
+    ) -> Alert | None:
         alert = incident.alert
         incident.last_seen = max(incident.last_seen, finding.detected_at)
         merged = list(dict.fromkeys([*alert.evidence_mention_ids, *ids]))[:MAX_EVIDENCE]
@@ -123,12 +206,12 @@ class IncidentBook:
                 "explanation": explain(finding) if more_urgent or grown else alert.explanation,
             }
         )
-        if not (more_urgent or grown):
+        if not (emit and (more_urgent or grown)):
             incident.alert = updated
             return None
         incident.alert = updated.model_copy(update={"revision": alert.revision + 1, "updated_at": finding.detected_at})
         incident.emitted_evidence = len(merged)
-        return incident.alert
+        return self._published(incident)
 
     def _reopen(self, incident: Incident, finding: Finding, level: int, ids: list[str]) -> Alert | None:
         """New evidence for a closed incident of the same window reopens it; replayed evidence does not."""
@@ -150,7 +233,7 @@ class IncidentBook:
         )
         incident.last_seen = finding.detected_at
         incident.emitted_evidence = len(merged)
-        return incident.alert
+        return self._published(incident)
 
     def check(self, verdict: AlertFeedback) -> Alert:
         """The alert a verdict is about; `FeedbackError` if it is unknown or the lifecycle forbids the change."""
@@ -187,7 +270,7 @@ class IncidentBook:
                 "updated_at": max(verdict.at, alert.updated_at),
             }
         )
-        return incident.alert
+        return self._published(incident)
 
     def _judged(self, alert: Alert, status: AlertStatus) -> None:
         """Count a verdict and tune the detector's sensitivity for the brand."""
@@ -198,8 +281,42 @@ class IncidentBook:
             self.scales[(brand, kind)] = max(SCALE_MIN, self.scale(brand, kind) * SCALE_DOWN)
         self.verdicts[(kind, status)] += 1
 
+    def checkpoint(self, alert: Alert) -> Checkpoint:
+        """What to publish with a known alert's current revision, for an exact restore."""
+        key = self.by_id[alert.alert_id]
+        incident = self.incidents[key]
+        return Checkpoint(
+            scope=key[2],
+            last_seen=incident.last_seen,
+            emitted=incident.emitted_evidence,
+            seq=incident.seq,
+            through=incident.through,
+            scale=self.scale(alert.brand, alert.kind),
+            verdicts={f"{k.value}/{s.value}": n for (k, s), n in sorted(self.verdicts.items())},
+        )
+
+    def restore_checkpoints(self, revisions: Iterable[tuple[Alert, Checkpoint]]) -> None:
+        """Take back the book from revisions read from the `alerts` topic, in any order, repeats included.
+
+        Each incident is its latest checkpointed revision; a brand's threshold for a kind and the verdict
+        counts are those of the latest checkpoint that carries them.
+        """
+        latest_scale: dict[tuple[str, AlertKind], int] = {}
+        for alert, point in sorted(revisions, key=lambda pair: pair[1].seq):
+            key = (alert.brand, alert.kind, point.scope)
+            known = self.incidents.get(key)
+            if known is None or point.seq >= known.seq:
+                self.incidents[key] = Incident(alert, point.last_seen, point.emitted, point.seq, point.through)
+            self.by_id[alert.alert_id] = key
+            if point.seq >= latest_scale.get((alert.brand, alert.kind), 0):
+                latest_scale[(alert.brand, alert.kind)] = point.seq
+                self.scales[(alert.brand, alert.kind)] = point.scale
+            if point.seq >= self.seq:
+                self.seq = point.seq
+                self.verdicts = Counter({_verdict_of(name): n for name, n in point.verdicts.items()})
+
     def restore(self, alert: Alert, scope: str) -> None:
-        """Take back an alert read from the `alerts` topic (its latest revision wins)."""
+        """Take back an alert read from the `alerts` topic without a checkpoint (its latest revision wins)."""
         key = (alert.brand, alert.kind, scope)
         known = self.incidents.get(key)
         same = known is not None and known.alert.alert_id == alert.alert_id
@@ -244,3 +361,9 @@ class IncidentBook:
             "false_alarm_rate": self.false_alarm_rate(),
             "threshold_scale": {f"{b}/{k.value}": round(v, 4) for (b, k), v in sorted(self.scales.items()) if v != 1.0},
         }
+
+
+def _verdict_of(name: str) -> tuple[AlertKind, AlertStatus]:
+    """A verdict count's key from its checkpoint name, `kind/status`."""
+    kind, _, status = name.partition("/")
+    return AlertKind(kind), AlertStatus(status)
