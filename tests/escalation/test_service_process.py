@@ -121,3 +121,45 @@ def _now() -> str:
 
 def _json(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
+
+
+def test_a_false_alarm_survives_a_restart_with_its_tuned_threshold_and_its_counts(stack: Stack, tmp_path: Path) -> None:
+    """A burst judged a false alarm, then `kill -TERM` and `veille run escalation` again: nothing of it changes."""
+    brand = f"Marque {uuid.uuid4().hex[:6]}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "escalation.log"
+    env = service_env(stack, tmp_path, escalation_http_port=str(port), feedback_token=TOKEN)
+    with service_process("escalation", env, log) as service:
+        wait_ready(base, service, log)
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+        burst = [
+            post(start + timedelta(minutes=m), brand=brand, author=small(5000 + m), polarity=Polarity.NEGATIVE)
+            for m in range(40)
+        ]
+        asyncio.run(produce(stack, "mentions-scored", [encode(m) for m in burst]))
+        spikes = asyncio.run(alerts_for(stack, brand, 1))
+        while len(grown := asyncio.run(alerts_for(stack, brand, len(spikes)))) > len(spikes):  # the burst is done
+            spikes = grown
+        alert = spikes[-1][0]
+        assert {a.alert_id for a, _ in spikes} == {alert.alert_id}, "one burst, one incident"
+        verdict = {"alert_id": alert.alert_id, "status": "false_alarm", "by": "agent-12", "at": _now()}
+        assert _feedback(base, _json(verdict)).status_code == 202
+        asyncio.run(alerts_for(stack, brand, len(spikes) + 1))
+        before = httpx.get(f"{base}/stats", timeout=5).json()
+        refused = _feedback(base, _json(verdict | {"status": "acknowledged"}))
+        service.send_signal(signal.SIGTERM)
+        service.wait(timeout=30)
+    with service_process("escalation", env, log) as service:
+        wait_ready(base, service, log)
+        after = httpx.get(f"{base}/stats", timeout=5).json()
+        again = _feedback(base, _json(verdict | {"status": "acknowledged"}))
+    assert before["threshold_scale"][f"{brand}/spike"] == 1.15
+    assert after == before
+    assert refused.status_code == again.status_code == 409
+    assert refused.json() == again.json()
+    assert "false_alarm" in again.json()["error"]
+    revisions = [a for a, _ in asyncio.run(alerts_for(stack, brand, len(spikes) + 1))]
+    assert {a.alert_id for a in revisions} == {alert.alert_id}
+    assert [a.revision for a in revisions] == list(range(1, len(spikes) + 2))
+    assert revisions[-1].status is AlertStatus.FALSE_ALARM
