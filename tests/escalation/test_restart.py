@@ -61,6 +61,9 @@ class Topic:
         return alerts
 
 
+Run = tuple[Escalation, Topic, list[ScoredMention], dict[str, Alert]]
+
+
 def _state(engine: Escalation) -> dict[str, object]:
     book = engine.book
     return {
@@ -79,7 +82,7 @@ def _verdict(alert: Alert, status: AlertStatus, at: datetime) -> AlertFeedback:
     return AlertFeedback(alert_id=alert.alert_id, status=status, by="agent-0007", at=at)
 
 
-def _first_run() -> tuple[Escalation, Topic, list[ScoredMention], dict[str, Alert]]:
+def _first_run() -> Run:
     """Four quiet days, a burst judged a false alarm, churn customers acknowledged, resolved and left open,
     a second burst, and evidence folded in after the last published revision."""
     rng, engine, topic = random.Random(5), Escalation(), Topic()
@@ -114,7 +117,7 @@ def _first_run() -> tuple[Escalation, Topic, list[ScoredMention], dict[str, Aler
 
 
 @pytest.fixture(scope="module")
-def first_run() -> tuple[Escalation, Topic, list[ScoredMention], dict[str, Alert]]:
+def first_run() -> Run:
     return _first_run()
 
 
@@ -124,7 +127,7 @@ def _restarted(topic: Topic, mentions: list[ScoredMention]) -> Escalation:
     return restarted
 
 
-def test_the_story_has_what_a_restart_must_keep(first_run: tuple[Escalation, Topic, list, dict]) -> None:
+def test_the_story_has_what_a_restart_must_keep(first_run: Run) -> None:
     engine, topic, _, _ = first_run
     stats = engine.book.stats()
     assert stats["verdicts"] == {
@@ -142,7 +145,7 @@ def test_the_story_has_what_a_restart_must_keep(first_run: tuple[Escalation, Top
 
 
 def test_a_restart_from_the_compacted_topic_gives_back_the_same_book(
-    first_run: tuple[Escalation, Topic, list, dict],
+    first_run: Run,
 ) -> None:
     engine, topic, mentions, _ = first_run
     assert _state(_restarted(topic, mentions)) == _state(engine)
@@ -177,7 +180,7 @@ def test_after_a_restart_the_same_mentions_and_verdicts_give_the_same_alerts() -
 
 
 def test_replaying_the_mentions_twice_or_reading_every_revision_changes_nothing(
-    first_run: tuple[Escalation, Topic, list, dict],
+    first_run: Run,
 ) -> None:
     engine, topic, mentions, _ = first_run
     restarted = Escalation()
