@@ -45,7 +45,7 @@ from veille_contracts.web import serve as serve_http
 from veille_contracts.web import service_app
 from veille_escalation.engine import Escalation
 from veille_escalation.http import http_routes
-from veille_escalation.incidents import Checkpoint, FeedbackError, IncidentBook
+from veille_escalation.incidents import Checkpoint, FeedbackError, IncidentBook, position_of
 from veille_escalation.notifiers import Gate, Notifier, NotifyPolicy, RetryPolicy, deliver, notifiers_from_settings
 
 SERVICE = "escalation"
@@ -84,7 +84,7 @@ def build_broker(settings: VeilleSettings, engine: Escalation, notifiers: Sequen
 
     async def _escalate(message: KafkaMessage) -> None:
         decoded = await decode_batch_or_dead_letter(broker, message, "mentions-scored", SERVICE)
-        ordered = sorted(decoded, key=lambda pair: (pair[1].published_at, pair[1].mention_id))
+        ordered = sorted(decoded, key=lambda pair: position_of(pair[1]))
         for record, mention in ordered:
             attributes = span_attributes(mention_id=mention.mention_id)
             with TRACER.start_as_current_span(
@@ -193,7 +193,7 @@ async def publish_alerts(broker: KafkaBroker, engine: Escalation, alerts: Sequen
 
 def alert_headers(engine: Escalation, alert: Alert) -> dict[str, str]:
     """What travels with an alert revision so that a restart restores the book exactly."""
-    return {SCOPE_HEADER: engine.scope_of(alert), CHECKPOINT_HEADER: engine.checkpoint(alert).encode().decode()}
+    return {SCOPE_HEADER: engine.scope_of(alert), CHECKPOINT_HEADER: engine.checkpoint(alert).encode()}
 
 
 def restore(
@@ -207,7 +207,7 @@ def restore(
         except (KeyError, ValueError):  # a revision published before checkpoints: scope only
             engine.book.restore(alert, headers.get(SCOPE_HEADER, b"").decode())
     engine.book.restore_checkpoints(checkpointed)
-    for mention in sorted(mentions, key=lambda m: (m.published_at, m.mention_id)):
+    for mention in sorted(mentions, key=position_of):
         engine.observe(mention, replay=True)
 
 

@@ -19,7 +19,7 @@ from veille_escalation.detectors.single import advocate, churn_risk, influential
 from veille_escalation.detectors.spike import SpikeDetector, SpikeSettings
 from veille_escalation.detectors.trend import DriftDetector, EmployerBrandDetector, TrendSettings
 from veille_escalation.findings import Finding
-from veille_escalation.incidents import Checkpoint, IncidentBook
+from veille_escalation.incidents import Checkpoint, IncidentBook, position_of
 
 Detector = Callable[[ScoredMention, float], list[Finding]]
 SEEN_CAPACITY = 1_000_000  # mention ids remembered: weeks of a busy brand's mentions
@@ -66,7 +66,7 @@ class Escalation:
         """
         if mention.status is not ScoreStatus.SCORED or self._already_seen(mention.mention_id):
             return []
-        self.book.position = (mention.published_at, mention.mention_id)
+        self.book.position = position_of(mention)
         day = mention.published_at.date()
         if day != self._pruned_on:  # once a story day: memory bounded by time and count
             self._pruned_on = day

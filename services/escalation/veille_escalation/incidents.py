@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from veille_contracts.ids import alert_id
-from veille_contracts.models import Alert, AlertFeedback, AlertKind, AlertStatus
+from veille_contracts.models import Alert, AlertFeedback, AlertKind, AlertStatus, ScoredMention
 from veille_escalation.explain import explain
 from veille_escalation.findings import Finding
 from veille_escalation.severity import deadline_after, severity
@@ -68,6 +68,11 @@ class StaleAlertError(FeedbackError):
 Position = tuple[datetime, str]  # where a mention stands in story order: (published_at, mention_id)
 
 
+def position_of(mention: ScoredMention) -> Position:
+    """A mention's place in story order: the order the engine observes and replays mentions in."""
+    return mention.published_at, mention.mention_id
+
+
 @dataclass
 class Incident:
     alert: Alert
@@ -89,7 +94,7 @@ class Checkpoint:
     scale: float
     verdicts: dict[str, int]
 
-    def encode(self) -> bytes:
+    def encode(self) -> str:
         through = [self.through[0].isoformat(), self.through[1]] if self.through else None
         return json.dumps(
             {
@@ -102,10 +107,10 @@ class Checkpoint:
                 "verdicts": self.verdicts,
             },
             separators=(",", ":"),
-        ).encode()
+        )
 
     @classmethod
-    def decode(cls, raw: bytes) -> Checkpoint:
+    def decode(cls, raw: bytes | str) -> Checkpoint:
         """The checkpoint of a header; `ValueError` if it is not one."""
         try:
             data = json.loads(raw)
